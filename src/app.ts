@@ -1,0 +1,69 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import assetRoutes from './assets/routes.js'
+import authRoutes from './auth/routes.js'
+import type { Config } from './config.js'
+import dashboardRoutes from './dashboard/routes.js'
+import type { Db } from './db/knex.js'
+import healthRoutes from './health/routes.js'
+import { configPlugin, dbPlugin } from './plugins/app/core.js'
+import currentUser from './plugins/app/current-user.js'
+import errors from './plugins/app/errors.js'
+import guard from './plugins/app/guard.js'
+import render from './plugins/app/render.js'
+import security from './plugins/external/security.js'
+import session from './plugins/external/session.js'
+import views from './plugins/external/views.js'
+import './types.js'
+
+export interface AppOptions {
+  config: Config
+  db: Db
+  logger?: FastifyServerOptions['logger']
+}
+
+/** What never reaches a log line: credentials, session ids, CSRF tokens. */
+export const LOG_REDACT = [
+  'req.headers.cookie',
+  'req.headers.authorization',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+  'password',
+  '*.password',
+  '_csrf',
+  '*._csrf',
+]
+
+export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+  return { level, redact: { paths: LOG_REDACT, censor: '[redacted]' } }
+}
+
+/**
+ * Builds the application in three layers (STYLE.md): configuration of other people's plugins, our own
+ * plugins (guard, current user, rendering, errors), then the routes, one folder per area.
+ */
+export async function buildApp({ config, db, logger }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: logger ?? loggerOptions(config.logLevel),
+    trustProxy: config.trustProxy,
+    bodyLimit: 1_048_576,
+  })
+
+  await app.register(configPlugin, { config })
+  await app.register(dbPlugin, { db })
+
+  await app.register(security)
+  await app.register(session)
+  await app.register(views)
+
+  await app.register(currentUser)
+  await app.register(render)
+  await app.register(errors)
+  await app.register(guard)
+
+  await app.register(assetRoutes)
+  await app.register(healthRoutes)
+  await app.register(authRoutes)
+  await app.register(dashboardRoutes)
+
+  return app
+}

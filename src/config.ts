@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+
+/** Everything KYC Desk reads from the environment, in one place (README: Configuration). */
+export interface Config {
+  port: number
+  host: string
+  /** Empty when the embedded PostgreSQL should be started. */
+  databaseUrl: string | undefined
+  dataDir: string
+  sessionSecret: string
+  /** Secure cookies and no demo seed unless asked for. */
+  production: boolean
+  idleTimeoutMinutes: number
+  absoluteTimeoutHours: number
+  trustProxy: boolean | string
+  logLevel: string
+  seedDemo: boolean
+}
+
+export const ROOT_DIR = path.resolve(import.meta.dirname, '..')
+
+function intFrom(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number, got "${value}"`)
+  return n
+}
+
+/** The session secret: SESSION_SECRET, or one generated once and kept in .data/session-secret. */
+function sessionSecretFrom(env: NodeJS.ProcessEnv, dataDir: string): string {
+  const given = env.SESSION_SECRET
+  if (given) {
+    if (given.length < 32) throw new Error('SESSION_SECRET must be at least 32 characters long')
+    return given
+  }
+  const file = path.join(dataDir, 'session-secret')
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  mkdirSync(dataDir, { recursive: true })
+  const secret = randomBytes(32).toString('hex')
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 })
+  return secret
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const production = env.NODE_ENV === 'production'
+  const dataDir = path.resolve(env.DATA_DIR ?? path.join(ROOT_DIR, '.data'))
+  const trustProxy = env.TRUST_PROXY
+  return {
+    port: intFrom(env.PORT, 3000, 'PORT'),
+    host: env.HOST ?? '0.0.0.0',
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir,
+    sessionSecret: sessionSecretFrom(env, dataDir),
+    production,
+    idleTimeoutMinutes: intFrom(env.SESSION_IDLE_MINUTES, 30, 'SESSION_IDLE_MINUTES'),
+    absoluteTimeoutHours: intFrom(env.SESSION_ABSOLUTE_HOURS, 12, 'SESSION_ABSOLUTE_HOURS'),
+    trustProxy: trustProxy === undefined || trustProxy === '' ? false : trustProxy === 'true' ? true : trustProxy,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    seedDemo: env.SEED_DEMO ? env.SEED_DEMO === 'true' : !production,
+  }
+}

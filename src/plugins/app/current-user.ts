@@ -1,0 +1,36 @@
+import fp from 'fastify-plugin'
+import { effectivePermissions } from '../../access/permissions.js'
+import { touchSession } from '../../sessions/pg-session-store.js'
+import type { CurrentUser } from '../../types.js'
+import { findUserById } from '../../users/queries.js'
+
+/**
+ * Reads the signed-in user afresh on every request (one query), so a change of permissions, a
+ * deactivation or a sign-out takes effect on the user's very next request.
+ */
+export default fp(
+  async (app) => {
+    app.decorateRequest('user', null)
+    app.addHook('onRequest', async (request) => {
+      const { session } = request
+      if (!session?.userId) return
+      const row = await findUserById(app.db, session.userId)
+      if (!row || !row.active || row.company_id !== session.companyId) {
+        await session.destroy()
+        return
+      }
+      const user: CurrentUser = {
+        id: row.id,
+        companyId: row.company_id,
+        companyName: row.company_name,
+        name: row.name,
+        email: row.email,
+        granted: new Set(row.granted),
+        permissions: effectivePermissions(row.granted),
+      }
+      request.user = user
+      await touchSession(app.db, session.sessionId)
+    })
+  },
+  { name: 'current-user', dependencies: ['db', 'session'] },
+)

@@ -1,0 +1,39 @@
+import cookie from '@fastify/cookie'
+import csrf from '@fastify/csrf-protection'
+import formbody from '@fastify/formbody'
+import session from '@fastify/session'
+import fp from 'fastify-plugin'
+import { PgSessionStore } from '../../sessions/pg-session-store.js'
+
+/**
+ * Form bodies, cookies, database-backed sessions and CSRF tokens kept in the session. The session is
+ * written only when it changes (saveUninitialized: false, rolling: false); idle and absolute timeouts
+ * are enforced by the store from its columns, and last-seen is refreshed at most once a minute.
+ */
+export default fp(
+  async (app) => {
+    const { config } = app
+    await app.register(formbody)
+    await app.register(cookie)
+    await app.register(session, {
+      secret: config.sessionSecret,
+      cookieName: config.production ? '__Host-kyc.sid' : 'kyc.sid',
+      store: new PgSessionStore(app.db, {
+        idleMinutes: config.idleTimeoutMinutes,
+        absoluteHours: config.absoluteTimeoutHours,
+      }),
+      saveUninitialized: false,
+      rolling: false,
+      cookie: {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: config.production,
+        // A browser-session cookie; the server decides when a session is over.
+        maxAge: undefined,
+      },
+    })
+    await app.register(csrf, { sessionPlugin: '@fastify/session' })
+  },
+  { name: 'session', dependencies: ['config', 'db'] },
+)

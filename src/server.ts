@@ -1,0 +1,54 @@
+import { buildApp } from './app.js'
+import { loadConfig } from './config.js'
+import { connectDatabase } from './db/connect.js'
+import { createDb, migrateLatest } from './db/knex.js'
+import { demoLogins, seedDemoCompany } from './seed/demo.js'
+import { deleteExpiredSessions } from './sessions/pg-session-store.js'
+
+const config = loadConfig()
+const database = await connectDatabase(config)
+const db = createDb(database.url)
+await migrateLatest(db)
+if (config.seedDemo) await seedDemoCompany(db)
+
+const app = await buildApp({ config, db })
+
+const sweep = setInterval(
+  () => {
+    deleteExpiredSessions(db, { idleMinutes: config.idleTimeoutMinutes, absoluteHours: config.absoluteTimeoutHours }).catch(
+      (err) => app.log.error({ err }, 'session sweep failed'),
+    )
+  },
+  10 * 60 * 1000,
+)
+sweep.unref()
+
+let stopping = false
+async function shutdown(signal: string) {
+  if (stopping) return
+  stopping = true
+  app.log.info({ signal }, 'shutting down')
+  clearInterval(sweep)
+  try {
+    await app.close()
+    await db.destroy()
+    await database.stop()
+  } finally {
+    process.exit(0)
+  }
+}
+process.on('SIGINT', () => void shutdown('SIGINT'))
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+
+await app.listen({ port: config.port, host: config.host })
+const logins = config.seedDemo ? await demoLogins(db) : []
+const lines = [
+  '',
+  `KYC Desk is running at http://localhost:${config.port}`,
+  database.embedded ? '(embedded PostgreSQL, data in .data/postgres)' : '(PostgreSQL from DATABASE_URL)',
+]
+if (logins.length > 0) {
+  lines.push('Demo logins:')
+  for (const login of logins) lines.push(`  ${login.profile}: ${login.email} / ${login.password}`)
+}
+process.stdout.write(`${lines.join('\n')}\n\n`)

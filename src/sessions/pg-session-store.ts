@@ -1,0 +1,73 @@
+import type { FastifySessionObject } from '@fastify/session'
+import type { Db } from '../db/knex.js'
+
+type Callback = (err?: unknown) => void
+type GetCallback = (err: unknown, session?: FastifySessionObject | null) => void
+
+export interface SessionTimeouts {
+  idleMinutes: number
+  absoluteHours: number
+}
+
+/**
+ * A @fastify/session store over knex. The user, company, browser and address are kept in columns of
+ * their own, so all sessions of one user can be listed and ended at once (Signout Users), from any
+ * server process. A session past its idle or absolute timeout is never returned.
+ */
+export class PgSessionStore {
+  constructor(
+    private readonly db: Db,
+    private readonly timeouts: SessionTimeouts,
+  ) {}
+
+  set(sid: string, session: FastifySessionObject, callback: Callback): void {
+    const row = {
+      sid,
+      data: JSON.stringify(session),
+      user_id: session.userId ?? null,
+      company_id: session.companyId ?? null,
+      user_agent: session.userAgent ?? null,
+      ip: session.ip ?? null,
+    }
+    this.db('sessions')
+      .insert(row)
+      .onConflict('sid')
+      .merge(['data', 'user_id', 'company_id', 'user_agent', 'ip', 'last_seen_at'])
+      .then(() => callback(), callback)
+  }
+
+  get(sid: string, callback: GetCallback): void {
+    this.db('sessions')
+      .select('data')
+      .where({ sid })
+      .whereRaw("last_seen_at > now() - make_interval(mins => ?)", [this.timeouts.idleMinutes])
+      .whereRaw("created_at > now() - make_interval(hours => ?)", [this.timeouts.absoluteHours])
+      .first()
+      .then((row: { data: FastifySessionObject } | undefined) => callback(null, row ? row.data : null), callback)
+  }
+
+  destroy(sid: string, callback: Callback): void {
+    this.db('sessions')
+      .where({ sid })
+      .delete()
+      .then(() => callback(), callback)
+  }
+}
+
+/** Marks a session as seen, at most once a minute, so idle time is measured without a write per request. */
+export async function touchSession(db: Db, sid: string): Promise<void> {
+  await db('sessions').where({ sid }).whereRaw("last_seen_at < now() - interval '1 minute'").update({ last_seen_at: db.fn.now() })
+}
+
+/** Deletes sessions past their timeouts; run periodically. */
+export async function deleteExpiredSessions(db: Db, timeouts: SessionTimeouts): Promise<number> {
+  return db('sessions')
+    .whereRaw('last_seen_at <= now() - make_interval(mins => ?)', [timeouts.idleMinutes])
+    .orWhereRaw('created_at <= now() - make_interval(hours => ?)', [timeouts.absoluteHours])
+    .delete()
+}
+
+/** Ends every session of one user (sign-out everywhere, deactivation). */
+export async function deleteSessionsOfUser(db: Db, userId: string): Promise<number> {
+  return db('sessions').where({ user_id: userId }).delete()
+}

@@ -1,0 +1,47 @@
+import type { PermissionKey } from './access/permissions.js'
+
+/** What a route declares it needs; the guard (src/plugins/app/guard.ts) is the only reader. */
+export type RouteAccess =
+  | 'public'
+  | 'authenticated'
+  | {
+      permission: PermissionKey
+      /** For a client-scoped route: where the client's id is, e.g. 'params.id'. */
+      client?: `params.${string}`
+    }
+
+export interface CurrentUser {
+  id: string
+  companyId: string
+  companyName: string
+  name: string
+  email: string
+  granted: ReadonlySet<PermissionKey>
+  permissions: ReadonlySet<PermissionKey>
+}
+
+export interface Flash {
+  kind: 'success' | 'error' | 'info'
+  text: string
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess
+  }
+  interface FastifyRequest {
+    user: CurrentUser | null
+  }
+}
+
+declare module '@fastify/session' {
+  interface FastifySessionObject {
+    userId?: string
+    companyId?: string
+    userAgent?: string
+    ip?: string
+    startedAt?: string
+    flash?: Flash
+    returnTo?: string
+  }
+}
