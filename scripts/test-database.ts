@@ -1,0 +1,57 @@
+import { mkdirSync } from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import pg from 'pg'
+import { ROOT_DIR } from '../src/config.js'
+import { startEmbeddedPostgres } from '../src/db/embedded.js'
+import { createDb, migrateLatest } from '../src/db/knex.js'
+
+export const TEMPLATE_DB = 'kyc_test_template'
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url)
+  u.pathname = `/${database}`
+  return u.toString()
+}
+
+/**
+ * The PostgreSQL the suite runs on: DATABASE_URL (its user needs CREATEDB) or an embedded server under
+ * .data/test-postgres. Creates the migrated template database every test file copies.
+ */
+export async function prepareTestServer(): Promise<{ adminUrl: string; stop: () => Promise<void> }> {
+  let adminUrl = process.env.DATABASE_URL
+  let stop = async () => {}
+  if (!adminUrl) {
+    const dir = path.join(ROOT_DIR, '.data', 'test-postgres')
+    mkdirSync(path.dirname(dir), { recursive: true })
+    const server = await startEmbeddedPostgres(dir, await freePort())
+    adminUrl = server.url('postgres')
+    stop = server.stop
+  }
+  const client = new pg.Client({ connectionString: adminUrl })
+  await client.connect()
+  try {
+    // Leftovers of an interrupted run.
+    const stale = await client.query("SELECT datname FROM pg_database WHERE datname LIKE 'kyc_t_%'")
+    for (const row of stale.rows) await client.query(`DROP DATABASE IF EXISTS "${row.datname}" WITH (FORCE)`)
+    await client.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`)
+    await client.query(`CREATE DATABASE ${TEMPLATE_DB}`)
+  } finally {
+    await client.end()
+  }
+  const db = createDb(withDatabase(adminUrl, TEMPLATE_DB))
+  await migrateLatest(db)
+  await db.destroy()
+  return { adminUrl, stop }
+}

@@ -1,0 +1,47 @@
+/**
+ * `npm test` (after typecheck and lint): starts the test PostgreSQL, builds the template database, runs
+ * tap over test/, and ends with one line `N passed, N failed` counting every test file's tests.
+ */
+import { spawn } from 'node:child_process'
+import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import path from 'node:path'
+import { ROOT_DIR } from '../src/config.js'
+import { prepareTestServer, TEMPLATE_DB } from './test-database.js'
+
+const outDir = path.join(ROOT_DIR, '.tap', 'raw')
+rmSync(outDir, { recursive: true, force: true })
+mkdirSync(outDir, { recursive: true })
+const rawFile = path.join(outDir, 'results.tap')
+
+const server = await prepareTestServer()
+const args = ['tap', '--reporter', process.env.TAP_REPORTER ?? (process.stdout.isTTY ? 'base' : 'terse'), '--output-file', rawFile, ...process.argv.slice(2)]
+const child = spawn('npx', args, {
+  cwd: ROOT_DIR,
+  stdio: 'inherit',
+  env: { ...process.env, TEST_DATABASE_ADMIN_URL: server.adminUrl, TEST_TEMPLATE_DB: TEMPLATE_DB },
+})
+const code: number = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)))
+await server.stop()
+
+/** Tests are the points one level inside each file (its t.test blocks and top-level assertions). */
+function countTests(tap: string): { passed: number; failed: number } {
+  let passed = 0
+  let failed = 0
+  for (const line of tap.split('\n')) {
+    const m = /^ {4}(not ok|ok) \d+/.exec(line)
+    if (!m) continue
+    if (m[1] === 'ok') passed++
+    else failed++
+  }
+  return { passed, failed }
+}
+
+let counts = { passed: 0, failed: code === 0 ? 0 : 1 }
+try {
+  counts = countTests(readFileSync(rawFile, 'utf8'))
+  if (code !== 0 && counts.failed === 0) counts.failed = 1
+} catch {
+  // no raw output: tap itself failed before running anything
+}
+process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed\n`)
+process.exit(code)

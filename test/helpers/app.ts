@@ -1,0 +1,138 @@
+import { Writable } from 'node:stream'
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+import type { Test } from 'tap'
+import { buildApp, LOG_REDACT } from '../../src/app.js'
+import type { Config } from '../../src/config.js'
+import type { Db } from '../../src/db/knex.js'
+import { testDatabase } from './database.js'
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    databaseUrl: undefined,
+    dataDir: '/nonexistent',
+    sessionSecret: 'test-secret-test-secret-test-secret-0123456789',
+    production: false,
+    idleTimeoutMinutes: 30,
+    absoluteTimeoutHours: 12,
+    trustProxy: false,
+    logLevel: 'info',
+    seedDemo: false,
+    ...overrides,
+  }
+}
+
+export interface TestApp {
+  app: FastifyInstance
+  db: Db
+  url: string
+  /** Every log line the app wrote, as text. */
+  logs: string[]
+}
+
+/**
+ * A fresh database and an app over it, closed at the end of the test. `extraRoutes` registers routes
+ * that exist only in the test (to exercise the guard) before the app is ready.
+ */
+export async function testApp(
+  t: Test,
+  overrides: Partial<Config> = {},
+  extraRoutes?: (app: FastifyInstance) => void,
+): Promise<TestApp> {
+  const { db, url } = await testDatabase(t)
+  const logs: string[] = []
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk))
+      cb()
+    },
+  })
+  const app = await buildApp({
+    config: testConfig(overrides),
+    db,
+    logger: { level: 'info', stream, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
+  })
+  extraRoutes?.(app)
+  await app.ready()
+  t.teardown(() => app.close())
+  return { app, db, url, logs }
+}
+
+/** The CSRF token a page carries (meta tag or hidden field). */
+export function csrfFrom(html: string): string {
+  const m = /name="csrf-token" content="([^"]+)"/.exec(html) ?? /name="_csrf" value="([^"]+)"/.exec(html)
+  if (!m?.[1]) throw new Error('no CSRF token on the page')
+  return m[1]
+}
+
+/**
+ * A person with a browser, over app.inject: keeps cookies, follows nothing by itself, and sends forms
+ * with the CSRF token of the last page it read.
+ */
+export class Visitor {
+  cookies = new Map<string, string>()
+  lastHtml = ''
+
+  constructor(readonly app: FastifyInstance) {}
+
+  private cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
+  }
+
+  async request(opts: InjectOptions): Promise<LightMyRequestResponse> {
+    const res = await this.app.inject({
+      ...opts,
+      headers: { ...(opts.headers ?? {}), cookie: this.cookieHeader() },
+    })
+    for (const c of res.cookies as { name: string; value: string; maxAge?: number; expires?: Date }[]) {
+      const expired = c.maxAge === 0 || (c.expires && c.expires.getTime() < Date.now())
+      if (expired) this.cookies.delete(c.name)
+      else this.cookies.set(c.name, c.value)
+    }
+    if (String(res.headers['content-type'] ?? '').startsWith('text/html')) this.lastHtml = res.body
+    return res
+  }
+
+  get(url: string, headers: Record<string, string> = {}) {
+    return this.request({ method: 'GET', url, headers })
+  }
+
+  /** Posts a form as a browser would, with the CSRF token of the last page unless one is given. */
+  post(
+    url: string,
+    fields: Record<string, string | string[]>,
+    opts: { csrf?: string | null; headers?: Record<string, string> } = {},
+  ) {
+    const params = new URLSearchParams()
+    const token = opts.csrf === undefined ? csrfFrom(this.lastHtml) : opts.csrf
+    if (token !== null) params.append('_csrf', token)
+    for (const [k, v] of Object.entries(fields)) for (const one of [v].flat()) params.append(k, one)
+    return this.request({
+      method: 'POST',
+      url,
+      payload: params.toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(opts.headers ?? {}) },
+    })
+  }
+
+  async login(email: string, password: string): Promise<LightMyRequestResponse> {
+    await this.get('/login')
+    const res = await this.post('/login', { email, password })
+    if (res.statusCode !== 303) throw new Error(`login as ${email} failed with ${res.statusCode}`)
+    return res
+  }
+}
+
+/** Text of a page without tags, whitespace folded: what a person reads. */
+export function visibleText(html: string): string {
+  return html
+    .replace(/<script[\s\S]*?<\/script>/g, ' ')
+    .replace(/<\/?(?:strong|em|b|i|a|span|code|abbr)\b[^>]*>/g, '')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ')
+    .trim()
+}

@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { ROOT_DIR } from '../../src/config.js'
+import { csrfFrom, testApp, Visitor } from '../helpers/app.js'
+import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+
+t.test('a state-changing request without a valid CSRF token changes nothing', async (t) => {
+  const { app, db } = await testApp(t)
+  const company = await aCompany(db)
+  const user = await aUser(db, { company })
+
+  const v = new Visitor(app)
+  await v.login(user.email, PASSWORD)
+  await v.get('/')
+
+  const missing = await v.post('/logout', {}, { csrf: null })
+  t.equal(missing.statusCode, 403)
+  t.match(missing.body, 'This form has expired')
+  t.equal((await v.get('/')).statusCode, 200, 'still signed in: the logout did not happen')
+
+  const other = new Visitor(app)
+  await other.login(user.email, PASSWORD)
+  await other.get('/')
+  const foreignToken = csrfFrom(other.lastHtml)
+  await v.get('/')
+  const stale = await v.post('/logout', {}, { csrf: foreignToken })
+  t.equal(stale.statusCode, 403, "another session's token is refused")
+  t.equal((await v.get('/')).statusCode, 200)
+
+  const forged = await v.post('/logout', {}, { csrf: 'forged-token' })
+  t.equal(forged.statusCode, 403)
+  t.equal((await db('audit_log').where({ action: 'auth.logout' })).length, 0, 'no logout was recorded')
+
+  const viaHeader = await v.request({
+    method: 'POST',
+    url: '/logout',
+    headers: { 'x-csrf-token': csrfFrom(v.lastHtml), 'hx-request': 'true' },
+  })
+  t.equal(viaHeader.statusCode, 303, 'htmx sends the token in the X-CSRF-Token header')
+})
+
+t.test('login itself needs the CSRF token (no login CSRF)', async (t) => {
+  const { app, db } = await testApp(t)
+  const user = await aUser(db, { company: await aCompany(db) })
+  const v = new Visitor(app)
+  await v.get('/login')
+  const res = await v.post('/login', { email: user.email, password: PASSWORD }, { csrf: null })
+  t.equal(res.statusCode, 403)
+  t.equal((await db('sessions').whereNotNull('user_id')).length, 0)
+})
+
+t.test('pages carry a strict Content-Security-Policy and security headers', async (t) => {
+  const { app } = await testApp(t)
+  const res = await app.inject({ url: '/login' })
+  const csp = String(res.headers['content-security-policy'])
+  t.match(csp, "script-src 'self'")
+  t.match(csp, "style-src 'self'")
+  t.match(csp, "frame-ancestors 'none'")
+  t.match(csp, "object-src 'none'")
+  t.notMatch(csp, 'unsafe-inline')
+  t.notMatch(csp, 'unsafe-eval')
+  t.equal(res.headers['x-content-type-options'], 'nosniff')
+  t.equal(res.headers['referrer-policy'], 'no-referrer')
+  t.equal(res.headers.vary, 'HX-Request')
+  t.notMatch(res.body, /<script>|<script [^>]*>[^<]+<\/script>|\son\w+="/, 'no inline script or handler')
+})
+
+t.test('in production, behind a TLS proxy, the session cookie is Secure and HSTS is on', async (t) => {
+  const { app, db } = await testApp(t, { production: true, trustProxy: true })
+  const user = await aUser(db, { company: await aCompany(db) })
+  const v = new Visitor(app)
+  const https = { 'x-forwarded-proto': 'https' }
+  const page = await v.get('/login', https)
+  t.match(String(page.headers['set-cookie']), /__Host-kyc\.sid=.*; Secure/)
+  t.match(String(page.headers['strict-transport-security']), /max-age/)
+  const res = await v.post('/login', { email: user.email, password: PASSWORD }, { headers: https })
+  t.equal(res.statusCode, 303)
+})
+
+t.test('htmx is served from public/ at the pinned 2.x version', async (t) => {
+  const { app } = await testApp(t)
+  const pkg = JSON.parse(readFileSync(path.join(ROOT_DIR, 'package.json'), 'utf8'))
+  t.equal(pkg.dependencies['htmx.org'], '2.0.11', 'pinned exactly')
+  const served = await app.inject({ url: '/public/vendor/htmx-2.0.11.min.js' })
+  t.equal(served.statusCode, 200)
+  t.equal(served.body, readFileSync(path.join(ROOT_DIR, 'node_modules/htmx.org/dist/htmx.min.js'), 'utf8'))
+  const login = await app.inject({ url: '/login' })
+  t.match(login.body, '<script src="/public/vendor/htmx-2.0.11.min.js" defer></script>')
+  t.equal((await app.inject({ url: '/public/../package.json' })).statusCode, 404, 'no path traversal')
+})
