@@ -1,10 +1,14 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import assetRoutes from './assets/routes.js'
+import auditRoutes from './audit/routes.js'
 import authRoutes from './auth/routes.js'
 import type { Config } from './config.js'
 import dashboardRoutes from './dashboard/routes.js'
 import type { Db } from './db/knex.js'
 import healthRoutes from './health/routes.js'
+import type { MailTransport } from './mail/outbox.js'
+import outboxRoutes from './mail/routes.js'
+import mailWorker from './mail/worker.js'
 import { configPlugin, dbPlugin } from './plugins/app/core.js'
 import currentUser from './plugins/app/current-user.js'
 import errors from './plugins/app/errors.js'
@@ -13,12 +17,18 @@ import render from './plugins/app/render.js'
 import security from './plugins/external/security.js'
 import session from './plugins/external/session.js'
 import views from './plugins/external/views.js'
+import sessionRoutes from './sessions/routes.js'
+import invitationRoutes from './users/invitation-routes.js'
+import permissionRoutes from './users/permission-routes.js'
+import userRoutes from './users/routes.js'
 import './types.js'
 
 export interface AppOptions {
   config: Config
   db: Db
   logger?: FastifyServerOptions['logger']
+  /** Outbox delivery: a transport for tests; the interval (0 = only on demand through app.deliverMail). */
+  mail?: { transport?: MailTransport; intervalMs?: number }
 }
 
 /** What never reaches a log line: credentials, session ids, CSRF tokens. */
@@ -41,7 +51,7 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
  * Builds the application in three layers (STYLE.md): configuration of other people's plugins, our own
  * plugins (guard, current user, rendering, errors), then the routes, one folder per area.
  */
-export async function buildApp({ config, db, logger }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, db, logger, mail }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: logger ?? loggerOptions(config.logLevel),
     trustProxy: config.trustProxy,
@@ -59,11 +69,18 @@ export async function buildApp({ config, db, logger }: AppOptions): Promise<Fast
   await app.register(render)
   await app.register(errors)
   await app.register(guard)
+  await app.register(mailWorker, mail ?? {})
 
   await app.register(assetRoutes)
   await app.register(healthRoutes)
   await app.register(authRoutes)
   await app.register(dashboardRoutes)
+  await app.register(userRoutes)
+  await app.register(permissionRoutes)
+  await app.register(sessionRoutes)
+  await app.register(invitationRoutes)
+  await app.register(auditRoutes)
+  await app.register(outboxRoutes)
 
   return app
 }

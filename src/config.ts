@@ -17,6 +17,11 @@ export interface Config {
   trustProxy: boolean | string
   logLevel: string
   seedDemo: boolean
+  /** The address people use to reach KYC Desk, for links in emails. */
+  publicUrl: string
+  /** SMTP server for outgoing email (smtp://user:pass@host:port); without it mail stays in the outbox. */
+  smtpUrl: string | undefined
+  mailFrom: string
 }
 
 export const ROOT_DIR = path.resolve(import.meta.dirname, '..')
@@ -59,5 +64,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: trustProxy === undefined || trustProxy === '' ? false : trustProxy === 'true' ? true : trustProxy,
     logLevel: env.LOG_LEVEL ?? 'info',
     seedDemo: env.SEED_DEMO ? env.SEED_DEMO === 'true' : !production,
+    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${intFrom(env.PORT, 3000, 'PORT')}`).replace(/\/+$/, ''),
+    smtpUrl: env.SMTP_URL || undefined,
+    mailFrom: env.MAIL_FROM ?? 'KYC Desk <no-reply@kyc-desk.invalid>',
   }
 }

@@ -15,9 +15,10 @@ const app = await buildApp({ config, db })
 
 const sweep = setInterval(
   () => {
-    deleteExpiredSessions(db, { idleMinutes: config.idleTimeoutMinutes, absoluteHours: config.absoluteTimeoutHours }).catch(
-      (err) => app.log.error({ err }, 'session sweep failed'),
-    )
+    deleteExpiredSessions(db, {
+      idleMinutes: config.idleTimeoutMinutes,
+      absoluteHours: config.absoluteTimeoutHours,
+    }).catch((err) => app.log.error({ err }, 'session sweep failed'))
   },
   10 * 60 * 1000,
 )

@@ -10,7 +10,8 @@ export function hashPassword(password: string): Promise<string> {
 }
 
 // Verified when no user matches, so an unknown address takes as long as a wrong password.
-const UNKNOWN_USER_HASH = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Pb9KDqJ0KkXN0pmXuk0bqlwDhSqcBr1mZJh9dJ0eUc'
+const UNKNOWN_USER_HASH =
+  '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Pb9KDqJ0KkXN0pmXuk0bqlwDhSqcBr1mZJh9dJ0eUc'
 
 export async function verifyPassword(passwordHash: string | null, password: string): Promise<boolean> {
   try {

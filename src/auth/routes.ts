@@ -7,7 +7,7 @@ import { attemptLogin } from './service.js'
 const GENERIC_FAILURE = 'Email or password is incorrect'
 
 export default async function authRoutes(app: FastifyInstance) {
-  app.get<{ Querystring: { next?: string; signed_out?: string } }>(
+  app.get<{ Querystring: { next?: string; signed_out?: string; welcome?: string } }>(
     '/login',
     { config: { access: 'public' } },
     async (request, reply) => {
@@ -19,6 +19,7 @@ export default async function authRoutes(app: FastifyInstance) {
         next: safeReturnPath(request.query.next) ?? '',
         errors: new FormErrors(),
         signedOut: request.query.signed_out === '1',
+        welcome: request.query.welcome === '1',
       })
     },
   )

@@ -10,7 +10,7 @@ export type LoginResult = { ok: true; user: UserRow } | { ok: false; reason: 'in
 
 async function isThrottled(db: Db, email: string, ip: string): Promise<boolean> {
   const row = await db('login_attempts')
-    .whereRaw("created_at > now() - make_interval(mins => ?)", [THROTTLE.windowMinutes])
+    .whereRaw('created_at > now() - make_interval(mins => ?)', [THROTTLE.windowMinutes])
     .andWhere('succeeded', false)
     .select(
       db.raw('count(*) FILTER (WHERE lower(email) = lower(?)) AS by_account', [email]),

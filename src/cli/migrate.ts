@@ -6,6 +6,8 @@ const config = loadConfig()
 const database = await connectDatabase(config)
 const db = createDb(database.url)
 const applied = await migrateLatest(db)
-process.stdout.write(applied.length ? `Applied:\n${applied.map((m) => `  ${m}`).join('\n')}\n` : 'Already up to date.\n')
+process.stdout.write(
+  applied.length ? `Applied:\n${applied.map((m) => `  ${m}`).join('\n')}\n` : 'Already up to date.\n',
+)
 await db.destroy()
 await database.stop()

@@ -7,7 +7,10 @@ export default async function healthRoutes(app: FastifyInstance) {
       return reply.header('Cache-Control', 'no-store').send({ status: 'ok', database: 'ok' })
     } catch (error) {
       app.log.error({ err: error }, 'health check: database unreachable')
-      return reply.code(503).header('Cache-Control', 'no-store').send({ status: 'unavailable', database: 'unreachable' })
+      return reply
+        .code(503)
+        .header('Cache-Control', 'no-store')
+        .send({ status: 'unavailable', database: 'unreachable' })
     }
   })
 }

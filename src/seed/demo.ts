@@ -5,7 +5,13 @@ import type { Db } from '../db/knex.js'
 export const DEMO_COMPANY = 'Demo Accounting LLP'
 
 /** One demo user for each typical permission profile. Passwords are public: this is demo data. */
-export const DEMO_USERS: { profile: string; name: string; email: string; password: string; permissions: PermissionKey[] }[] = [
+export const DEMO_USERS: {
+  profile: string
+  name: string
+  email: string
+  password: string
+  permissions: PermissionKey[]
+}[] = [
   {
     profile: 'administrator',
     name: 'Ada Administrator',
@@ -73,7 +79,9 @@ export async function demoLogins(db: Db): Promise<typeof DEMO_USERS> {
     .select('users.email', 'users.password_hash')
   const hashes = new Map(rows.map((r) => [r.email, r.password_hash]))
   const checks = await Promise.all(
-    DEMO_USERS.map(async (u) => (hashes.has(u.email) ? verifyPassword(hashes.get(u.email) ?? null, u.password) : false)),
+    DEMO_USERS.map(async (u) =>
+      hashes.has(u.email) ? verifyPassword(hashes.get(u.email) ?? null, u.password) : false,
+    ),
   )
   return DEMO_USERS.filter((_, i) => checks[i])
 }

@@ -1,4 +1,5 @@
 import type { FastifySessionObject } from '@fastify/session'
+import type { Knex } from 'knex'
 import type { Db } from '../db/knex.js'
 
 type Callback = (err?: unknown) => void
@@ -40,8 +41,8 @@ export class PgSessionStore {
     this.db('sessions')
       .select('data')
       .where({ sid })
-      .whereRaw("last_seen_at > now() - make_interval(mins => ?)", [this.timeouts.idleMinutes])
-      .whereRaw("created_at > now() - make_interval(hours => ?)", [this.timeouts.absoluteHours])
+      .whereRaw('last_seen_at > now() - make_interval(mins => ?)', [this.timeouts.idleMinutes])
+      .whereRaw('created_at > now() - make_interval(hours => ?)', [this.timeouts.absoluteHours])
       .first()
       .then((row: { data: FastifySessionObject } | undefined) => callback(null, row ? row.data : null), callback)
   }
@@ -56,7 +57,10 @@ export class PgSessionStore {
 
 /** Marks a session as seen, at most once a minute, so idle time is measured without a write per request. */
 export async function touchSession(db: Db, sid: string): Promise<void> {
-  await db('sessions').where({ sid }).whereRaw("last_seen_at < now() - interval '1 minute'").update({ last_seen_at: db.fn.now() })
+  await db('sessions')
+    .where({ sid })
+    .whereRaw("last_seen_at < now() - interval '1 minute'")
+    .update({ last_seen_at: db.fn.now() })
 }
 
 /** Deletes sessions past their timeouts; run periodically. */
@@ -68,6 +72,6 @@ export async function deleteExpiredSessions(db: Db, timeouts: SessionTimeouts): 
 }
 
 /** Ends every session of one user (sign-out everywhere, deactivation). */
-export async function deleteSessionsOfUser(db: Db, userId: string): Promise<number> {
+export async function deleteSessionsOfUser(db: Db | Knex.Transaction, userId: string): Promise<number> {
   return db('sessions').where({ user_id: userId }).delete()
 }

@@ -19,6 +19,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     trustProxy: false,
     logLevel: 'info',
     seedDemo: false,
+    publicUrl: 'http://kyc.test',
+    smtpUrl: undefined,
+    mailFrom: 'KYC Desk <no-reply@kyc.test>',
     ...overrides,
   }
 }

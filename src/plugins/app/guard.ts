@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { CLIENT_ACCESS_RULE_AVAILABLE } from '../../access/client-access.js'
 import { isPermissionKey, permissionLabel } from '../../access/permissions.js'
 import type { RouteAccess } from '../../types.js'
+import { isHtmxPartialRequest } from './render.js'
 
 export interface DeclaredRoute {
   method: string
@@ -24,7 +25,9 @@ export function checkDeclaration(route: Pick<RouteOptions, 'method' | 'url' | 'c
   const where = `${String(route.method)} ${route.url}`
   const access = (route.config as { access?: RouteAccess } | undefined)?.access
   if (access === undefined) {
-    throw new Error(`Route ${where} declares no access: add config.access ('public', 'authenticated' or { permission })`)
+    throw new Error(
+      `Route ${where} declares no access: add config.access ('public', 'authenticated' or { permission })`,
+    )
   }
   if (access === 'public' || access === 'authenticated') return access
   if (typeof access !== 'object' || !isPermissionKey(access.permission)) {
@@ -80,10 +83,18 @@ export default fp(
       const decide = () => {
         if (typeof access === 'object') {
           const user = request.user
-          if (!user || !user.permissions.has(access.permission)) {
+          if (!user?.permissions.has(access.permission)) {
+            const missing = permissionLabel(access.permission)
+            if (isHtmxPartialRequest(request)) {
+              reply.htmxStatus(403, {
+                kind: 'error',
+                text: `Not allowed: this needs the permission ${missing}, which you do not have.`,
+              })
+              return
+            }
             reply.code(403).page('errors/403', {
               title: 'You do not have access to this page',
-              missing: permissionLabel(access.permission),
+              missing,
             })
             return
           }

@@ -11,13 +11,33 @@ export interface NavItem {
 }
 
 /** The main navigation; each user sees only what they may open. Features add their entries here. */
-export const NAVIGATION: NavItem[] = [{ href: '/', label: 'Dashboard', needs: 'authenticated' }]
+export const NAVIGATION: NavItem[] = [
+  { href: '/', label: 'Dashboard', needs: 'authenticated' },
+  { href: '/settings/users', label: 'Users', needs: 'manage_user_accounts' },
+  { href: '/settings/sessions', label: 'Signed-in users', needs: 'signout_users' },
+  { href: '/settings/audit', label: 'Audit trail', needs: 'system_administrator' },
+  { href: '/settings/outgoing-email', label: 'Outgoing email', needs: 'system_administrator' },
+  { href: '/profile/sessions', label: 'Your sessions', needs: 'authenticated' },
+]
 
 function navigationFor(user: CurrentUser | null, currentPath: string) {
   if (!user) return []
   return NAVIGATION.filter((item) => item.needs === 'authenticated' || user.permissions.has(item.needs)).map(
     (item) => ({ ...item, current: item.href === '/' ? currentPath === '/' : currentPath.startsWith(item.href) }),
   )
+}
+
+/** Formatting helpers every template gets as `it.fmt`. */
+export const fmt = {
+  /** 2026-11-24 09:05 UTC — unambiguous for every locale. */
+  dateTime(value: Date | string | null | undefined): string {
+    if (!value) return '—'
+    const d = new Date(value)
+    return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`
+  },
+  json(value: unknown): string {
+    return value === null || value === undefined ? '' : JSON.stringify(value)
+  },
 }
 
 export interface PageData {
@@ -36,6 +56,11 @@ declare module 'fastify' {
     page(template: string, data: PageData): Promise<FastifyReply>
     /** Remembers a one-time status message for the next page this user sees. */
     flash(flash: Flash): FastifyReply
+    /**
+     * For an htmx request that cannot swap its own target (refused, expired form): the message goes
+     * to the layout's aria-live status region instead, so the page stays intact and it is announced.
+     */
+    htmxStatus(code: number, flash: Flash): Promise<FastifyReply>
   }
 }
 
@@ -50,9 +75,18 @@ export default fp(
       return this
     })
 
+    app.decorateReply('htmxStatus', async function (this: FastifyReply, code: number, flash: Flash) {
+      const html = await this.viewAsync('components/status', { status: flash })
+      return this.code(code)
+        .header('HX-Retarget', '#status')
+        .header('HX-Reswap', 'innerHTML')
+        .header('Vary', 'HX-Request')
+        .type('text/html; charset=utf-8')
+        .send(html)
+    })
+
     app.decorateReply('page', async function (this: FastifyReply, template: string, data: PageData) {
-      const reply = this
-      const { request } = reply
+      const { request } = this
       const user = request.user ?? null
       const session = request.session
       let flash: Flash | undefined
@@ -60,20 +94,21 @@ export default fp(
         flash = session.flash
         session.flash = undefined
       }
-      const csrfToken = session && (user || data.needsCsrf) ? reply.generateCsrf() : undefined
+      const csrfToken = session && (user || data.needsCsrf) ? this.generateCsrf() : undefined
       const locals = {
         ...data,
         user,
         flash,
         csrfToken,
+        fmt,
         nav: navigationFor(user, request.url.split('?')[0] ?? '/'),
       }
-      reply.header('Vary', 'HX-Request').type('text/html; charset=utf-8')
+      this.header('Vary', 'HX-Request').type('text/html; charset=utf-8')
       const partial = isHtmxPartialRequest(request)
       const html = partial
-        ? await reply.viewAsync(template, locals)
-        : await reply.viewAsync(template, locals, { layout: 'layouts/main' })
-      return reply.send(html)
+        ? await this.viewAsync(template, locals)
+        : await this.viewAsync(template, locals, { layout: 'layouts/main' })
+      return this.send(html)
     })
   },
   { name: 'render', dependencies: ['views', 'session'] },

@@ -1,0 +1,70 @@
+import type { Db } from '../db/knex.js'
+
+export interface AuditFilters {
+  actor: string
+  target: string
+  action: string
+  from: string
+  to: string
+  page: number
+}
+
+export const AUDIT_PAGE_SIZE = 50
+
+export interface AuditRow {
+  id: number
+  action: string
+  actor_name: string | null
+  target_type: string | null
+  target_id: string | null
+  target_name: string | null
+  before: unknown
+  after: unknown
+  ip: string | null
+  created_at: Date
+}
+
+/** One page of the company's audit trail, newest first, filtered in SQL. Dates are whole days (UTC). */
+export async function listAudit(
+  db: Db,
+  companyId: string,
+  f: AuditFilters,
+): Promise<{ rows: AuditRow[]; hasMore: boolean }> {
+  const q = db('audit_log as a')
+    .leftJoin('users as actor', 'actor.id', 'a.actor_user_id')
+    .leftJoin('users as target', (j) =>
+      j.on('target.id', '=', db.raw('CASE WHEN a.target_type = ? THEN a.target_id::uuid END', ['user'])),
+    )
+    .where('a.company_id', companyId)
+  if (f.actor) q.andWhere('a.actor_user_id', f.actor)
+  if (f.target) q.andWhere({ 'a.target_type': 'user', 'a.target_id': f.target })
+  if (f.action) q.andWhere('a.action', f.action)
+  if (f.from) q.andWhere('a.created_at', '>=', f.from)
+  if (f.to) q.andWhereRaw("a.created_at < (?::date + interval '1 day')", [f.to])
+  const rows = await q
+    .select(
+      'a.id',
+      'a.action',
+      'actor.name as actor_name',
+      'a.target_type',
+      'a.target_id',
+      'target.name as target_name',
+      'a.before',
+      'a.after',
+      'a.ip',
+      'a.created_at',
+    )
+    .orderBy('a.id', 'desc')
+    .limit(AUDIT_PAGE_SIZE + 1)
+    .offset((f.page - 1) * AUDIT_PAGE_SIZE)
+  return { rows: rows.slice(0, AUDIT_PAGE_SIZE), hasMore: rows.length > AUDIT_PAGE_SIZE }
+}
+
+export async function auditActions(db: Db, companyId: string): Promise<string[]> {
+  const rows = await db('audit_log').where({ company_id: companyId }).distinct('action').orderBy('action')
+  return rows.map((r: { action: string }) => r.action)
+}
+
+export async function companyUsers(db: Db, companyId: string): Promise<{ id: string; name: string }[]> {
+  return db('users').where({ company_id: companyId }).select('id', 'name').orderByRaw('lower(name)')
+}

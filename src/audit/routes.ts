@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify'
+import { isUuid, pageNumber, signedInUser, withQuery } from '../http/params.js'
+import { type AuditFilters, auditActions, companyUsers, listAudit } from './queries.js'
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/
+
+/** The audit trail, read-only: no route changes or deletes audit rows (the table refuses it anyway). */
+export default async function auditRoutes(app: FastifyInstance) {
+  app.get<{ Querystring: Record<string, string | undefined> }>(
+    '/settings/audit',
+    { config: { access: { permission: 'system_administrator' } } },
+    async (request, reply) => {
+      const { companyId } = signedInUser(request)
+      const q = request.query
+      const filters: AuditFilters = {
+        actor: isUuid(q.actor) ? q.actor : '',
+        target: isUuid(q.target) ? q.target : '',
+        action: typeof q.action === 'string' ? q.action.slice(0, 100) : '',
+        from: q.from && DATE.test(q.from) && !Number.isNaN(Date.parse(q.from)) ? q.from : '',
+        to: q.to && DATE.test(q.to) && !Number.isNaN(Date.parse(q.to)) ? q.to : '',
+        page: pageNumber(q.page),
+      }
+      const [{ rows, hasMore }, actions, users] = await Promise.all([
+        listAudit(app.db, companyId, filters),
+        auditActions(app.db, companyId),
+        companyUsers(app.db, companyId),
+      ])
+      const query = { ...filters, page: undefined }
+      return reply.page('audit/index', {
+        title: 'Audit trail',
+        filters,
+        rows,
+        actions,
+        users,
+        prevUrl: filters.page > 1 ? withQuery('/settings/audit', query, { page: filters.page - 1 }) : undefined,
+        nextUrl: hasMore ? withQuery('/settings/audit', query, { page: filters.page + 1 }) : undefined,
+      })
+    },
+  )
+}

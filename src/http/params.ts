@@ -1,0 +1,48 @@
+import type { FastifyRequest } from 'fastify'
+import type { CurrentUser } from '../types.js'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value)
+}
+
+/** A page number from the query: a whole number from 1, else 1. */
+export function pageNumber(value: unknown): number {
+  const n = Number(value)
+  return Number.isInteger(n) && n >= 1 && n <= 100_000 ? n : 1
+}
+
+/** The signed-in user of a route the guard protects. */
+export function signedInUser(request: FastifyRequest): CurrentUser {
+  if (!request.user) throw new Error('the guard admits only signed-in users to this route')
+  return request.user
+}
+
+/** Every value of a form field that may repeat (checkboxes, multi-selects). */
+export function allValues(body: unknown, field: string): string[] {
+  const value = (body as Record<string, unknown> | undefined)?.[field]
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string')
+  return typeof value === 'string' ? [value] : []
+}
+
+/** The query string of a list page with one value changed (for pagination links). */
+export function withQuery(
+  path: string,
+  query: Record<string, string | number | undefined>,
+  change: Record<string, string | number>,
+): string {
+  const params = new URLSearchParams()
+  for (const [k, v] of Object.entries({ ...query, ...change }))
+    if (v !== undefined && v !== '' && !(k === 'page' && v === 1)) params.set(k, String(v))
+  const qs = params.toString()
+  return qs ? `${path}?${qs}` : path
+}
+
+/** Thrown for anything that does not exist for this user; rendered as the same 404 page as any unknown URL. */
+export class NotFoundError extends Error {
+  readonly statusCode = 404
+  constructor(what = 'not found') {
+    super(what)
+  }
+}

@@ -1,0 +1,89 @@
+import type { Knex } from 'knex'
+import type { Db } from '../db/knex.js'
+
+export interface OutgoingEmail {
+  companyId: string
+  to: string
+  subject: string
+  text: string
+  /** Makes the message idempotent: a second message with the same key is not queued. */
+  dedupeKey?: string
+}
+
+/**
+ * Queues an email inside the caller's transaction: it exists exactly when the change that causes it
+ * does. Returns false when a message with the same dedupe key was already queued.
+ */
+export async function enqueueEmail(trx: Knex | Knex.Transaction, email: OutgoingEmail): Promise<boolean> {
+  const rows = await trx('outbox_emails')
+    .insert({
+      company_id: email.companyId,
+      to_address: email.to,
+      subject: email.subject,
+      body_text: email.text,
+      dedupe_key: email.dedupeKey ?? null,
+    })
+    .onConflict('dedupe_key')
+    .ignore()
+    .returning('id')
+  return rows.length > 0
+}
+
+export interface MailTransport {
+  send(message: { from: string; to: string; subject: string; text: string; messageId: string }): Promise<void>
+}
+
+export const DELIVERY = { maxAttempts: 8, batchSize: 10, baseBackoffSeconds: 30 } as const
+
+/** Seconds to wait before attempt n+1 after n failures: 30 s, 1 min, 2 min, … capped at 1 hour. */
+export function backoffSeconds(attempts: number): number {
+  return Math.min(DELIVERY.baseBackoffSeconds * 2 ** Math.max(0, attempts - 1), 3600)
+}
+
+/**
+ * Delivers due messages once. Each message is locked (FOR UPDATE SKIP LOCKED) for the time of its
+ * sending, so across any number of processes a message is sent by one of them and marked sent once.
+ * Returns how many were sent.
+ */
+export async function deliverDueEmails(db: Db, transport: MailTransport, from: string): Promise<number> {
+  let sent = 0
+  for (let i = 0; i < DELIVERY.batchSize; i++) {
+    const done = await db.transaction(async (trx) => {
+      const message = await trx('outbox_emails')
+        .where('status', 'pending')
+        .andWhere('next_attempt_at', '<=', trx.fn.now())
+        .orderBy('id')
+        .forUpdate()
+        .skipLocked()
+        .first()
+      if (!message) return 'none' as const
+      try {
+        await transport.send({
+          from,
+          to: message.to_address,
+          subject: message.subject,
+          text: message.body_text,
+          messageId: `<outbox-${message.id}@kyc-desk>`,
+        })
+        await trx('outbox_emails')
+          .where({ id: message.id })
+          .update({ status: 'sent', sent_at: trx.fn.now(), attempts: message.attempts + 1, last_error: null })
+        return 'sent' as const
+      } catch (error) {
+        const attempts = message.attempts + 1
+        await trx('outbox_emails')
+          .where({ id: message.id })
+          .update({
+            attempts,
+            last_error: String((error as Error).message ?? error).slice(0, 500),
+            status: attempts >= DELIVERY.maxAttempts ? 'failed' : 'pending',
+            next_attempt_at: trx.raw('now() + make_interval(secs => ?)', [backoffSeconds(attempts)]),
+          })
+        return 'failed' as const
+      }
+    })
+    if (done === 'none') break
+    if (done === 'sent') sent++
+  }
+  return sent
+}

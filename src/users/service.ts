@@ -1,0 +1,296 @@
+import type { Knex } from 'knex'
+import { effectivePermissions, PERMISSION_KEYS, type PermissionKey, permissionLabel } from '../access/permissions.js'
+import { writeAudit } from '../audit/audit.js'
+import type { Db } from '../db/knex.js'
+import { deleteSessionsOfUser } from '../sessions/pg-session-store.js'
+import type { CurrentUser } from '../types.js'
+import { inviteUser } from './invitations.js'
+import { countOtherActiveAdministrators, findUserInCompany, type ManagedUser } from './queries.js'
+
+/** A rule of SPEC section 2 refused the change; nothing was changed. `field` names the form field. */
+export class UserRuleError extends Error {
+  constructor(
+    message: string,
+    readonly field = 'permissions',
+  ) {
+    super(message)
+  }
+}
+export class UserNotFoundError extends Error {}
+
+export interface Actor {
+  user: CurrentUser
+  ip: string
+  publicUrl: string
+}
+
+const sorted = (keys: Iterable<PermissionKey>) => PERMISSION_KEYS.filter((k) => new Set(keys).has(k))
+
+/**
+ * Runs a change to one user of the actor's company in a transaction that first locks the company row:
+ * changes that could remove the last administrator are serialised, so two racing requests cannot both
+ * pass the check.
+ */
+async function changeUser<T>(
+  db: Db,
+  actor: Actor,
+  userId: string,
+  change: (trx: Knex.Transaction, target: ManagedUser) => Promise<T>,
+): Promise<T> {
+  return db.transaction(async (trx) => {
+    await trx('companies').where({ id: actor.user.companyId }).forUpdate().first()
+    const target = await findUserInCompany(trx, actor.user.companyId, userId)
+    if (!target) throw new UserNotFoundError('user not found')
+    return change(trx, target)
+  })
+}
+
+/** Only an administrator may change an administrator: a user manager cannot take over or lock out one. */
+function assertMayManage(actor: Actor, target: ManagedUser): void {
+  const targetIsAdmin = target.granted.includes('system_administrator')
+  if (targetIsAdmin && !actor.user.permissions.has('system_administrator')) {
+    throw new UserRuleError(
+      `${target.name} is a System Administrator: only an administrator can change their account.`,
+      'user',
+    )
+  }
+}
+
+async function assertNotLastAdministrator(trx: Knex.Transaction, actor: Actor, target: ManagedUser, what: string) {
+  if (!target.active || !target.granted.includes('system_administrator')) return
+  if ((await countOtherActiveAdministrators(trx, actor.user.companyId, target.id)) === 0) {
+    throw new UserRuleError(
+      `${target.name} is the last active System Administrator. ${what} would leave the company without one: make another user an administrator first.`,
+    )
+  }
+}
+
+/** Every permission whose state changes must be held by the actor (no escalation, no revoking above oneself). */
+function assertHoldsAll(actor: Actor, changed: Iterable<PermissionKey>): void {
+  for (const key of changed) {
+    if (!actor.user.permissions.has(key)) {
+      throw new UserRuleError(`You cannot grant or revoke ${permissionLabel(key)}: you do not hold it yourself.`)
+    }
+  }
+}
+
+/** Replaces a user's granted permissions. Returns the granted set before and after. */
+export async function setPermissions(db: Db, actor: Actor, userId: string, granted: PermissionKey[]) {
+  return changeUser(db, actor, userId, async (trx, target) => {
+    assertMayManage(actor, target)
+    const before = new Set(target.granted)
+    const after = new Set(granted)
+    const added = [...after].filter((k) => !before.has(k))
+    const removed = [...before].filter((k) => !after.has(k))
+    if (added.length === 0 && removed.length === 0)
+      return { before: sorted(before), after: sorted(after), changed: false }
+    assertHoldsAll(actor, [...added, ...removed])
+    if (removed.includes('system_administrator')) {
+      await assertNotLastAdministrator(trx, actor, target, 'Removing System Administrator')
+    }
+    if (removed.length > 0)
+      await trx('user_permissions').where({ user_id: target.id }).whereIn('permission', removed).delete()
+    if (added.length > 0) {
+      await trx('user_permissions').insert(
+        added.map((permission) => ({ company_id: target.company_id, user_id: target.id, permission })),
+      )
+    }
+    await writeAudit(trx, {
+      companyId: actor.user.companyId,
+      actorUserId: actor.user.id,
+      action: 'user.permissions_changed',
+      targetType: 'user',
+      targetId: target.id,
+      before: { granted: sorted(before) },
+      after: { granted: sorted(after) },
+      ip: actor.ip,
+    })
+    return { before: sorted(before), after: sorted(after), changed: true }
+  })
+}
+
+/** Switches one permission On or Off (the htmx toggle). An included permission cannot be switched off alone. */
+export async function togglePermission(db: Db, actor: Actor, userId: string, key: PermissionKey, on: boolean) {
+  const target = await findUserInCompany(db, actor.user.companyId, userId)
+  if (!target) throw new UserNotFoundError('user not found')
+  const granted = new Set(target.granted)
+  if (on) granted.add(key)
+  else {
+    const others = [...granted].filter((k) => k !== key)
+    const includer = others.find((k) => effectivePermissions([k]).has(key))
+    if (includer) {
+      throw new UserRuleError(
+        `${permissionLabel(key)} is included in ${permissionLabel(includer)}: switch that off first.`,
+      )
+    }
+    granted.delete(key)
+  }
+  return setPermissions(db, actor, userId, [...granted])
+}
+
+export interface UserDetails {
+  name: string
+  email: string
+}
+
+export function validateDetails(values: UserDetails): { field: string; message: string }[] {
+  const problems: { field: string; message: string }[] = []
+  if (!values.name) problems.push({ field: 'name', message: 'Enter the name' })
+  else if (values.name.length > 200) problems.push({ field: 'name', message: 'Enter a name of at most 200 characters' })
+  if (!values.email) problems.push({ field: 'email', message: 'Enter the email address' })
+  else if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(values.email) || values.email.length > 254) {
+    problems.push({ field: 'email', message: 'Enter an email address like name@example.com' })
+  }
+  return problems
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string }).code === '23505'
+}
+const EMAIL_TAKEN = 'This email address is already used by another account'
+
+/** Adds a user with their first permissions and sends the invitation, all in one transaction. */
+export async function createUser(db: Db, actor: Actor, details: UserDetails, permissions: PermissionKey[]) {
+  assertHoldsAll(actor, permissions)
+  try {
+    return await db.transaction(async (trx) => {
+      const [user] = await trx('users')
+        .insert({ company_id: actor.user.companyId, name: details.name, email: details.email })
+        .returning(['id', 'name', 'email'])
+      if (permissions.length > 0) {
+        await trx('user_permissions').insert(
+          permissions.map((permission) => ({ company_id: actor.user.companyId, user_id: user.id, permission })),
+        )
+      }
+      await inviteUser(trx, {
+        companyId: actor.user.companyId,
+        companyName: actor.user.companyName,
+        user,
+        invitedBy: actor.user,
+        publicUrl: actor.publicUrl,
+      })
+      await writeAudit(trx, {
+        companyId: actor.user.companyId,
+        actorUserId: actor.user.id,
+        action: 'user.created',
+        targetType: 'user',
+        targetId: user.id,
+        after: { name: details.name, email: details.email, granted: sorted(permissions) },
+        ip: actor.ip,
+      })
+      return user as { id: string; name: string; email: string }
+    })
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new UserRuleError(EMAIL_TAKEN, 'email')
+    throw error
+  }
+}
+
+export async function updateDetails(db: Db, actor: Actor, userId: string, details: UserDetails) {
+  try {
+    return await changeUser(db, actor, userId, async (trx, target) => {
+      assertMayManage(actor, target)
+      if (target.name === details.name && target.email === details.email) return
+      await trx('users')
+        .where({ id: target.id })
+        .update({ ...details, updated_at: trx.fn.now() })
+      await writeAudit(trx, {
+        companyId: actor.user.companyId,
+        actorUserId: actor.user.id,
+        action: 'user.details_changed',
+        targetType: 'user',
+        targetId: target.id,
+        before: { name: target.name, email: target.email },
+        after: details,
+        ip: actor.ip,
+      })
+    })
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new UserRuleError(EMAIL_TAKEN, 'email')
+    throw error
+  }
+}
+
+/** Deactivates (ending every session) or reactivates a user. */
+export async function setActive(db: Db, actor: Actor, userId: string, active: boolean) {
+  return changeUser(db, actor, userId, async (trx, target) => {
+    assertMayManage(actor, target)
+    if (target.active === active) return target
+    if (!active && target.id === actor.user.id)
+      throw new UserRuleError('You cannot deactivate your own account.', 'user')
+    if (!active) await assertNotLastAdministrator(trx, actor, target, 'Deactivating them')
+    await trx('users').where({ id: target.id }).update({ active, updated_at: trx.fn.now() })
+    if (!active) await trx('sessions').where({ user_id: target.id }).delete()
+    await writeAudit(trx, {
+      companyId: actor.user.companyId,
+      actorUserId: actor.user.id,
+      action: active ? 'user.reactivated' : 'user.deactivated',
+      targetType: 'user',
+      targetId: target.id,
+      before: { active: target.active },
+      after: { active },
+      ip: actor.ip,
+    })
+    return target
+  })
+}
+
+/** Share all clients with this user (administrators only; enforced by the client access rule). */
+export async function setShareAllClients(db: Db, actor: Actor, userId: string, on: boolean) {
+  return changeUser(db, actor, userId, async (trx, target) => {
+    if (target.share_all_clients === on) return
+    await trx('users').where({ id: target.id }).update({ share_all_clients: on, updated_at: trx.fn.now() })
+    await writeAudit(trx, {
+      companyId: actor.user.companyId,
+      actorUserId: actor.user.id,
+      action: 'user.share_all_clients_changed',
+      targetType: 'user',
+      targetId: target.id,
+      before: { share_all_clients: target.share_all_clients },
+      after: { share_all_clients: on },
+      ip: actor.ip,
+    })
+  })
+}
+
+/** Sends a fresh invitation to a user who has not set a password yet. */
+export async function resendInvitation(db: Db, actor: Actor, userId: string) {
+  return changeUser(db, actor, userId, async (trx, target) => {
+    if (!target.invited) throw new UserRuleError(`${target.name} has already set a password.`, 'user')
+    if (!target.active) throw new UserRuleError(`${target.name} is deactivated: reactivate them first.`, 'user')
+    await inviteUser(trx, {
+      companyId: actor.user.companyId,
+      companyName: actor.user.companyName,
+      user: target,
+      invitedBy: actor.user,
+      publicUrl: actor.publicUrl,
+    })
+    await writeAudit(trx, {
+      companyId: actor.user.companyId,
+      actorUserId: actor.user.id,
+      action: 'user.invitation_sent',
+      targetType: 'user',
+      targetId: target.id,
+      ip: actor.ip,
+    })
+  })
+}
+
+/** Ends every session of a user at once (Signout Users). Returns how many sessions ended. */
+export async function signOutEverywhere(db: Db, actor: Actor, userId: string): Promise<number> {
+  return db.transaction(async (trx) => {
+    const target = await findUserInCompany(trx, actor.user.companyId, userId)
+    if (!target) throw new UserNotFoundError('user not found')
+    const ended = await deleteSessionsOfUser(trx, target.id)
+    await writeAudit(trx, {
+      companyId: actor.user.companyId,
+      actorUserId: actor.user.id,
+      action: 'user.signed_out',
+      targetType: 'user',
+      targetId: target.id,
+      after: { sessions_ended: ended },
+      ip: actor.ip,
+    })
+    return ended
+  })
+}

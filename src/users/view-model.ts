@@ -1,0 +1,49 @@
+import {
+  effectivePermissions,
+  includedBy,
+  PERMISSIONS,
+  type PermissionKey,
+  permissionLabel,
+} from '../access/permissions.js'
+import type { CurrentUser } from '../types.js'
+import type { ManagedUser } from './queries.js'
+
+export interface PermissionRow {
+  key: PermissionKey
+  label: string
+  description: string
+  /** Granted (or switched on in the form), included by another, or off. */
+  state: 'on' | 'included' | 'off'
+  includedByLabel?: string
+  granted: boolean
+  /** Why the actor cannot switch it, in words; undefined when they can. */
+  locked?: string
+}
+
+/** The 25 rows of a user's permission page, in SPEC order, as this actor may see and change them. */
+export function permissionRows(
+  actor: CurrentUser,
+  target: ManagedUser,
+  granted: ReadonlySet<PermissionKey> = new Set(target.granted),
+): PermissionRow[] {
+  const effective = effectivePermissions(granted)
+  const targetIsAdmin = granted.has('system_administrator')
+  const actorIsAdmin = actor.permissions.has('system_administrator')
+  return PERMISSIONS.map((p) => {
+    const includer = includedBy(p.key, granted)
+    const state = includer ? 'included' : effective.has(p.key) ? 'on' : 'off'
+    let locked: string | undefined
+    if (targetIsAdmin && !actorIsAdmin) locked = 'Only an administrator can change an administrator’s permissions.'
+    else if (!actor.permissions.has(p.key)) locked = 'You cannot change this: you do not hold it yourself.'
+    else if (includer) locked = `Switch off ${permissionLabel(includer)} first.`
+    return {
+      key: p.key,
+      label: p.label,
+      description: p.description,
+      state,
+      includedByLabel: includer ? permissionLabel(includer) : undefined,
+      granted: granted.has(p.key),
+      locked,
+    }
+  })
+}
