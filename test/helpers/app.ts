@@ -76,6 +76,8 @@ export function csrfFrom(html: string): string {
 export class Visitor {
   cookies = new Map<string, string>()
   lastHtml = ''
+  /** The CSRF token of the last page that carried one (htmx partials do not). */
+  csrfToken = ''
 
   constructor(readonly app: FastifyInstance) {}
 
@@ -93,7 +95,12 @@ export class Visitor {
       if (expired) this.cookies.delete(c.name)
       else this.cookies.set(c.name, c.value)
     }
-    if (String(res.headers['content-type'] ?? '').startsWith('text/html')) this.lastHtml = res.body
+    if (String(res.headers['content-type'] ?? '').startsWith('text/html')) {
+      this.lastHtml = res.body
+      const token =
+        /name="csrf-token" content="([^"]+)"/.exec(res.body) ?? /name="_csrf" value="([^"]+)"/.exec(res.body)
+      if (token?.[1]) this.csrfToken = token[1]
+    }
     return res
   }
 
@@ -108,7 +115,8 @@ export class Visitor {
     opts: { csrf?: string | null; headers?: Record<string, string> } = {},
   ) {
     const params = new URLSearchParams()
-    const token = opts.csrf === undefined ? csrfFrom(this.lastHtml) : opts.csrf
+    if (opts.csrf === undefined && !this.csrfToken) throw new Error('no CSRF token seen yet: get a page first')
+    const token = opts.csrf === undefined ? this.csrfToken : opts.csrf
     if (token !== null) params.append('_csrf', token)
     for (const [k, v] of Object.entries(fields)) for (const one of [v].flat()) params.append(k, one)
     return this.request({

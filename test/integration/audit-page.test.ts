@@ -1,0 +1,55 @@
+import t from 'tap'
+import { testApp, Visitor, visibleText } from '../helpers/app.js'
+import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+
+/** The audit table's text, without the filter form (whose options name every action). */
+const entries = (html: string) => visibleText(html).split('Before After Address')[1] ?? ''
+
+t.test('administrators read the audit trail, filtered; nobody can change it', async (t) => {
+  const { app, db } = await testApp(t)
+  const company = await aCompany(db, 'Alpha Advisers')
+  const other = await aCompany(db, 'Beta Bank')
+  const admin = await aUser(db, { company, name: 'Ada Admin', permissions: ['system_administrator'] })
+  const clerk = await aUser(db, { company, name: 'Cal Clerk', permissions: ['read_data'] })
+  const manager = await aUser(db, { company, name: 'Mia Manager', permissions: ['manage_user_accounts', 'read_data'] })
+  const foreignAdmin = await aUser(db, { company: other, name: 'Fay Foreign', permissions: ['system_administrator'] })
+  await new Visitor(app).login(foreignAdmin.email, PASSWORD)
+
+  const v = new Visitor(app)
+  await v.login(admin.email, PASSWORD)
+  await v.get(`/settings/users/${clerk.id}/permissions`)
+  await v.post(`/settings/users/${clerk.id}/permissions`, { permissions: ['view_reports'] })
+
+  const all = visibleText((await v.get('/settings/audit')).body)
+  t.match(all, 'user.permissions_changed Cal Clerk {"granted":["read_data"]} {"granted":["view_reports"]}')
+  t.match(all, 'Ada Admin auth.login Ada Admin')
+  t.notMatch(all, 'Fay Foreign', 'never another company’s rows')
+
+  const byTarget = entries((await v.get(`/settings/audit?target=${clerk.id}`)).body)
+  t.match(byTarget, 'user.permissions_changed')
+  t.notMatch(byTarget, 'auth.login')
+  const byAction = entries((await v.get('/settings/audit?action=auth.login')).body)
+  t.notMatch(byAction, 'user.permissions_changed')
+  t.match(byAction, 'auth.login')
+  t.match(
+    visibleText((await v.get(`/settings/audit?actor=${manager.id}`)).body),
+    'No audit entry matches these filters.',
+  )
+  const today = new Date().toISOString().slice(0, 10)
+  t.match(visibleText((await v.get(`/settings/audit?from=${today}&to=${today}`)).body), 'user.permissions_changed')
+  t.match(visibleText((await v.get('/settings/audit?from=2001-01-01&to=2001-01-02')).body), 'No audit entry matches')
+  t.equal(
+    (await v.get('/settings/audit?from=garbage&actor=1%27%20OR%201=1')).statusCode,
+    200,
+    'bad filters are ignored',
+  )
+
+  const m = new Visitor(app)
+  await m.login(manager.email, PASSWORD)
+  t.equal((await m.get('/settings/audit')).statusCode, 403, 'administrators only')
+
+  const mutating = app.routeTable.filter(
+    (r) => r.url.startsWith('/settings/audit') && r.method !== 'GET' && r.method !== 'HEAD',
+  )
+  t.same(mutating, [], 'no route may change or delete audit rows')
+})
