@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import pg from 'pg'
@@ -27,17 +27,21 @@ export function withDatabase(url: string, database: string): string {
 
 /**
  * The PostgreSQL the suite runs on: DATABASE_URL (its user needs CREATEDB) or an embedded server under
- * .data/test-postgres. Creates the migrated template database every test file copies.
+ * .data/test-postgres/run-<pid>, created for the run and removed after it. Creates the migrated template database every test file copies.
  */
 export async function prepareTestServer(): Promise<{ adminUrl: string; stop: () => Promise<void> }> {
   let adminUrl = process.env.DATABASE_URL
   let stop = async () => {}
   if (!adminUrl) {
-    const dir = path.join(ROOT_DIR, '.data', 'test-postgres')
+    // A cluster of its own for each run, so two runs (or a run beside `npm start`) never share one.
+    const dir = path.join(ROOT_DIR, '.data', 'test-postgres', `run-${process.pid}`)
     mkdirSync(path.dirname(dir), { recursive: true })
     const server = await startEmbeddedPostgres(dir, await freePort())
     adminUrl = server.url('postgres')
-    stop = server.stop
+    stop = async () => {
+      await server.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
   }
   const client = new pg.Client({ connectionString: adminUrl })
   await client.connect()

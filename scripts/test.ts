@@ -8,13 +8,20 @@ import path from 'node:path'
 import { ROOT_DIR } from '../src/config.js'
 import { prepareTestServer, TEMPLATE_DB } from './test-database.js'
 
+// The raw TAP of this run, counted at the end (per process, so two runs never mix their counts).
 const outDir = path.join(ROOT_DIR, '.tap', 'raw')
-rmSync(outDir, { recursive: true, force: true })
 mkdirSync(outDir, { recursive: true })
-const rawFile = path.join(outDir, 'results.tap')
+const rawFile = path.join(outDir, `run-${process.pid}.tap`)
 
 const server = await prepareTestServer()
-const args = ['tap', '--reporter', process.env.TAP_REPORTER ?? (process.stdout.isTTY ? 'base' : 'terse'), '--output-file', rawFile, ...process.argv.slice(2)]
+const args = [
+  'tap',
+  '--reporter',
+  process.env.TAP_REPORTER ?? (process.stdout.isTTY ? 'base' : 'terse'),
+  '--output-file',
+  rawFile,
+  ...process.argv.slice(2),
+]
 const child = spawn('npx', args, {
   cwd: ROOT_DIR,
   stdio: 'inherit',
@@ -43,5 +50,6 @@ try {
 } catch {
   // no raw output: tap itself failed before running anything
 }
+rmSync(rawFile, { force: true })
 process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed\n`)
 process.exit(code)

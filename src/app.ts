@@ -1,3 +1,4 @@
+import path from 'node:path'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import assetRoutes from './assets/routes.js'
 import auditRoutes from './audit/routes.js'
@@ -5,11 +6,14 @@ import authRoutes from './auth/routes.js'
 import type { Config } from './config.js'
 import dashboardRoutes from './dashboard/routes.js'
 import type { Db } from './db/knex.js'
+import documentRoutes from './documents/routes.js'
+import { type DocumentStorage, FileSystemStorage } from './documents/storage.js'
+import entityRoutes from './entities/routes.js'
 import healthRoutes from './health/routes.js'
 import type { MailTransport } from './mail/outbox.js'
 import outboxRoutes from './mail/routes.js'
 import mailWorker from './mail/worker.js'
-import { configPlugin, dbPlugin } from './plugins/app/core.js'
+import { configPlugin, dbPlugin, storagePlugin } from './plugins/app/core.js'
 import currentUser from './plugins/app/current-user.js'
 import errors from './plugins/app/errors.js'
 import guard from './plugins/app/guard.js'
@@ -17,6 +21,8 @@ import render from './plugins/app/render.js'
 import security from './plugins/external/security.js'
 import session from './plugins/external/session.js'
 import views from './plugins/external/views.js'
+import recycleBinRoutes from './recycle-bin/routes.js'
+import serviceRoutes from './services/routes.js'
 import sessionRoutes from './sessions/routes.js'
 import invitationRoutes from './users/invitation-routes.js'
 import permissionRoutes from './users/permission-routes.js'
@@ -29,6 +35,8 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger']
   /** Outbox delivery: a transport for tests; the interval (0 = only on demand through app.deliverMail). */
   mail?: { transport?: MailTransport; intervalMs?: number }
+  /** Document storage; by default files under DATA_DIR/documents. */
+  storage?: DocumentStorage
 }
 
 /** What never reaches a log line: credentials, session ids, CSRF tokens. */
@@ -51,7 +59,7 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
  * Builds the application in three layers (STYLE.md): configuration of other people's plugins, our own
  * plugins (guard, current user, rendering, errors), then the routes, one folder per area.
  */
-export async function buildApp({ config, db, logger, mail }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, db, logger, mail, storage }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: logger ?? loggerOptions(config.logLevel),
     trustProxy: config.trustProxy,
@@ -60,6 +68,9 @@ export async function buildApp({ config, db, logger, mail }: AppOptions): Promis
 
   await app.register(configPlugin, { config })
   await app.register(dbPlugin, { db })
+  await app.register(storagePlugin, {
+    storage: storage ?? new FileSystemStorage(path.join(config.dataDir, 'documents')),
+  })
 
   await app.register(security)
   await app.register(session)
@@ -81,6 +92,10 @@ export async function buildApp({ config, db, logger, mail }: AppOptions): Promis
   await app.register(invitationRoutes)
   await app.register(auditRoutes)
   await app.register(outboxRoutes)
+  await app.register(entityRoutes)
+  await app.register(serviceRoutes)
+  await app.register(documentRoutes)
+  await app.register(recycleBinRoutes)
 
   return app
 }

@@ -22,6 +22,8 @@ export interface Config {
   /** SMTP server for outgoing email (smtp://user:pass@host:port); without it mail stays in the outbox. */
   smtpUrl: string | undefined
   mailFrom: string
+  /** Largest document upload, in bytes (MAX_UPLOAD_MB). */
+  maxUploadBytes: number
 }
 
 export const ROOT_DIR = path.resolve(import.meta.dirname, '..')
@@ -67,5 +69,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: (env.PUBLIC_URL ?? `http://localhost:${intFrom(env.PORT, 3000, 'PORT')}`).replace(/\/+$/, ''),
     smtpUrl: env.SMTP_URL || undefined,
     mailFrom: env.MAIL_FROM ?? 'KYC Desk <no-reply@kyc-desk.invalid>',
+    maxUploadBytes: intFrom(env.MAX_UPLOAD_MB, 20, 'MAX_UPLOAD_MB') * 1024 * 1024,
   }
 }

@@ -5,7 +5,8 @@ export type RouteAccess =
   | 'public'
   | 'authenticated'
   | {
-      permission: PermissionKey
+      /** The permission needed; with a list, any one of them. */
+      permission: PermissionKey | readonly PermissionKey[]
       /** For a client-scoped route: where the client's id is, e.g. 'params.id'. */
       client?: `params.${string}`
     }
@@ -43,5 +44,7 @@ declare module '@fastify/session' {
     startedAt?: string
     flash?: Flash
     returnTo?: string
+    /** The CSRF secret, set by @fastify/csrf-protection. */
+    _csrf?: string
   }
 }

@@ -1,9 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import { buildApp, LOG_REDACT } from '../../src/app.js'
 import type { Config } from '../../src/config.js'
 import type { Db } from '../../src/db/knex.js'
+import { type DocumentStorage, FileSystemStorage } from '../../src/documents/storage.js'
 import { testDatabase } from './database.js'
 
 export function testConfig(overrides: Partial<Config> = {}): Config {
@@ -22,6 +26,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     publicUrl: 'http://kyc.test',
     smtpUrl: undefined,
     mailFrom: 'KYC Desk <no-reply@kyc.test>',
+    maxUploadBytes: 1024 * 1024,
     ...overrides,
   }
 }
@@ -32,6 +37,8 @@ export interface TestApp {
   url: string
   /** Every log line the app wrote, as text. */
   logs: string[]
+  /** The folder of this app's document storage. */
+  storageDir: string
 }
 
 /**
@@ -42,6 +49,7 @@ export async function testApp(
   t: Test,
   overrides: Partial<Config> = {},
   extraRoutes?: (app: FastifyInstance) => void,
+  storage?: DocumentStorage,
 ): Promise<TestApp> {
   const { db, url } = await testDatabase(t)
   const logs: string[] = []
@@ -51,15 +59,18 @@ export async function testApp(
       cb()
     },
   })
+  const storageDir = mkdtempSync(path.join(tmpdir(), 'kyc-docs-'))
+  t.teardown(() => rmSync(storageDir, { recursive: true, force: true }))
   const app = await buildApp({
     config: testConfig(overrides),
     db,
+    storage: storage ?? new FileSystemStorage(storageDir),
     logger: { level: 'info', stream, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
   })
   extraRoutes?.(app)
   await app.ready()
   t.teardown(() => app.close())
-  return { app, db, url, logs }
+  return { app, db, url, logs, storageDir }
 }
 
 /** The CSRF token a page carries (meta tag or hidden field). */

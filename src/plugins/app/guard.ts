@@ -1,7 +1,9 @@
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
+import Tokens from '@fastify/csrf'
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { CLIENT_ACCESS_RULE_AVAILABLE } from '../../access/client-access.js'
-import { isPermissionKey, permissionLabel } from '../../access/permissions.js'
+import { clientGate } from '../../access/client-access.js'
+import { isPermissionKey, type PermissionKey, permissionLabel } from '../../access/permissions.js'
+import { isUuid, NotFoundError } from '../../http/params.js'
 import type { RouteAccess } from '../../types.js'
 import { isHtmxPartialRequest } from './render.js'
 
@@ -16,9 +18,17 @@ declare module 'fastify' {
     /** Every registered route with what it declared: read by the tests that list routes. */
     routeTable: DeclaredRoute[]
   }
+  interface FastifyRequest {
+    /** A multipart request's remaining parts, after the guard read the leading `_csrf` field. */
+    multipartParts?: AsyncIterableIterator<import('@fastify/multipart').Multipart>
+  }
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+export function permissionsOf(access: Exclude<RouteAccess, string>): readonly PermissionKey[] {
+  return typeof access.permission === 'string' ? [access.permission] : access.permission
+}
 
 /** Throws, stopping start-up, when a route declares nothing or something that is not a known rule. */
 export function checkDeclaration(route: Pick<RouteOptions, 'method' | 'url' | 'config'>): RouteAccess {
@@ -30,11 +40,15 @@ export function checkDeclaration(route: Pick<RouteOptions, 'method' | 'url' | 'c
     )
   }
   if (access === 'public' || access === 'authenticated') return access
-  if (typeof access !== 'object' || !isPermissionKey(access.permission)) {
+  const keys = typeof access === 'object' && access ? [access.permission].flat() : []
+  if (keys.length === 0 || !keys.every(isPermissionKey)) {
     throw new Error(`Route ${where} declares an unknown permission: ${JSON.stringify(access)}`)
   }
-  if (access.client !== undefined && !CLIENT_ACCESS_RULE_AVAILABLE) {
-    throw new Error(`Route ${where} is client-scoped, but the client access rule is not available yet`)
+  if (access.client !== undefined) {
+    const param = access.client.slice('params.'.length)
+    if (!access.client.startsWith('params.') || !route.url.includes(`:${param}`)) {
+      throw new Error(`Route ${where} takes its client from ${access.client}, which its URL does not have`)
+    }
   }
   return access
 }
@@ -59,10 +73,36 @@ function redirectToLogin(request: FastifyRequest, reply: FastifyReply): FastifyR
   return reply.redirect(location, 303)
 }
 
+// The same token scheme and defaults as @fastify/csrf-protection, which creates the tokens.
+const tokens = Tokens()
+const csrfError = Object.assign(new Error('Invalid csrf token'), { statusCode: 403, code: 'FST_CSRF_INVALID_TOKEN' })
+
+/**
+ * The token of a state-changing request: the `_csrf` form field or the X-CSRF-Token header (htmx). For a
+ * multipart form the `_csrf` field must come first; the guard reads it and leaves the rest of the parts
+ * (the file) to the handler in `request.multipartParts`.
+ */
+async function submittedToken(request: FastifyRequest): Promise<string | undefined> {
+  const header = request.headers['x-csrf-token']
+  if (typeof header === 'string') return header
+  if (request.isMultipart()) {
+    const parts = request.parts()
+    request.multipartParts = parts
+    const first = await parts.next()
+    const part = first.done ? undefined : first.value
+    return part?.type === 'field' && part.fieldname === '_csrf' && typeof part.value === 'string'
+      ? part.value
+      : undefined
+  }
+  const field = (request.body as Record<string, unknown> | undefined)?._csrf
+  return typeof field === 'string' ? field : undefined
+}
+
 /**
  * The one guard. Every route declares its access in `config.access`; this plugin refuses to start when
- * one does not, and on every request decides: signed in? CSRF token valid (state-changing methods)?
- * permission held? Handlers never check permissions themselves.
+ * one does not, and on every request decides, in order: signed in? CSRF token valid (state-changing
+ * methods)? permission held? the client (for client-scoped routes) exists and may be opened?
+ * Handlers never check permissions themselves.
  */
 export default fp(
   async (app) => {
@@ -73,37 +113,41 @@ export default fp(
       for (const method of methods) app.routeTable.push({ method, url: route.url, access })
     })
 
-    app.addHook('preHandler', (request, reply, done: HookHandlerDoneFunction) => {
-      if (request.is404) return done()
+    app.addHook('preHandler', async (request, reply) => {
+      if (request.is404) return
       const access = request.routeOptions.config.access as RouteAccess
-      if (access !== 'public' && !request.user) {
-        redirectToLogin(request, reply)
-        return
+      if (access !== 'public' && !request.user) return redirectToLogin(request, reply)
+
+      if (!SAFE_METHODS.has(request.method)) {
+        const secret = request.session._csrf
+        const token = await submittedToken(request)
+        if (!secret || !token || !tokens.verify(secret, token)) throw csrfError
       }
-      const decide = () => {
-        if (typeof access === 'object') {
-          const user = request.user
-          if (!user?.permissions.has(access.permission)) {
-            const missing = permissionLabel(access.permission)
-            if (isHtmxPartialRequest(request)) {
-              reply.htmxStatus(403, {
-                kind: 'error',
-                text: `Not allowed: this needs the permission ${missing}, which you do not have.`,
-              })
-              return
-            }
-            reply.code(403).page('errors/403', {
-              title: 'You do not have access to this page',
-              missing,
-            })
-            return
-          }
+      if (typeof access !== 'object') return
+
+      const user = request.user
+      const needed = permissionsOf(access)
+      if (!user || !needed.some((key) => user.permissions.has(key))) {
+        const missing = needed.map(permissionLabel).join(' or ')
+        if (isHtmxPartialRequest(request)) {
+          return reply.htmxStatus(403, {
+            kind: 'error',
+            text: `Not allowed: this needs the permission ${missing}, which you do not have.`,
+          })
         }
-        done()
+        return reply.code(403).page('errors/403', { title: 'You do not have access to this page', missing })
       }
-      if (SAFE_METHODS.has(request.method)) return decide()
-      // Checked here, after the body is parsed, so a token sent as a form field is seen.
-      app.csrfProtection(request, reply, decide)
+
+      if (access.client) {
+        const clientId = (request.params as Record<string, unknown>)[access.client.slice('params.'.length)]
+        const gate = isUuid(clientId) ? await clientGate(app.db, user, clientId) : 'not_found'
+        if (gate === 'not_found') throw new NotFoundError('client')
+        if (gate === 'no_access') {
+          return reply
+            .code(403)
+            .page('errors/no-client-access', { title: 'You do not have access to this client', clientId })
+        }
+      }
     })
   },
   { name: 'guard', dependencies: ['session', 'current-user'] },

@@ -6,13 +6,16 @@ import type { CurrentUser, Flash } from '../../types.js'
 export interface NavItem {
   href: string
   label: string
-  /** 'authenticated' or the permission that opening the page needs. */
-  needs: 'authenticated' | PermissionKey
+  /** 'authenticated' or the permission that opening the page needs (any one of a list). */
+  needs: 'authenticated' | PermissionKey | readonly PermissionKey[]
 }
 
 /** The main navigation; each user sees only what they may open. Features add their entries here. */
 export const NAVIGATION: NavItem[] = [
   { href: '/', label: 'Dashboard', needs: 'authenticated' },
+  { href: '/entities', label: 'Client relationships', needs: 'read_data' },
+  { href: '/recycle-bin', label: 'Recycle bin', needs: ['delete_entities', 'permanently_delete_documents'] },
+  { href: '/settings/services', label: 'Services', needs: 'system_administrator' },
   { href: '/settings/users', label: 'Users', needs: 'manage_user_accounts' },
   { href: '/settings/sessions', label: 'Signed-in users', needs: 'signout_users' },
   { href: '/settings/audit', label: 'Audit trail', needs: 'system_administrator' },
@@ -22,9 +25,9 @@ export const NAVIGATION: NavItem[] = [
 
 function navigationFor(user: CurrentUser | null, currentPath: string) {
   if (!user) return []
-  return NAVIGATION.filter((item) => item.needs === 'authenticated' || user.permissions.has(item.needs)).map(
-    (item) => ({ ...item, current: item.href === '/' ? currentPath === '/' : currentPath.startsWith(item.href) }),
-  )
+  return NAVIGATION.filter(
+    (item) => item.needs === 'authenticated' || [item.needs].flat().some((key) => user.permissions.has(key)),
+  ).map((item) => ({ ...item, current: item.href === '/' ? currentPath === '/' : currentPath.startsWith(item.href) }))
 }
 
 /** Formatting helpers every template gets as `it.fmt`. */

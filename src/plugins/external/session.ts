@@ -1,12 +1,13 @@
 import cookie from '@fastify/cookie'
 import csrf from '@fastify/csrf-protection'
 import formbody from '@fastify/formbody'
+import multipart from '@fastify/multipart'
 import session from '@fastify/session'
 import fp from 'fastify-plugin'
 import { PgSessionStore } from '../../sessions/pg-session-store.js'
 
 /**
- * Form bodies, cookies, database-backed sessions and CSRF tokens kept in the session. The session is
+ * Form bodies (urlencoded and multipart), cookies, database-backed sessions and CSRF tokens kept in the session. The session is
  * written only when it changes (saveUninitialized: false, rolling: false); idle and absolute timeouts
  * are enforced by the store from its columns, and last-seen is refreshed at most once a minute.
  */
@@ -14,6 +15,8 @@ export default fp(
   async (app) => {
     const { config } = app
     await app.register(formbody)
+    // Uploads are streamed by the handler; one file per request, size-limited here.
+    await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, parts: 12 } })
     await app.register(cookie)
     await app.register(session, {
       secret: config.sessionSecret,

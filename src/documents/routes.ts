@@ -1,0 +1,108 @@
+import type { FastifyInstance } from 'fastify'
+import { entityActor, routeEntity, showEntityPage } from '../entities/routes.js'
+import { FormErrors } from '../forms/form-errors.js'
+import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
+import { findDocument, softDeleteDocument, UploadRefused, uploadDocument } from './service.js'
+
+const INLINE_TYPES = new Set(['application/pdf', 'image/png', 'image/jpeg', 'image/webp', 'text/plain'])
+
+export default async function documentRoutes(app: FastifyInstance) {
+  app.post<{ Params: { id: string } }>(
+    '/entities/:id/documents',
+    { config: { access: { permission: 'upload_entity_documents', client: 'params.id' } } },
+    async (request, reply) => {
+      const entity = await routeEntity(app, request)
+      const errors = new FormErrors()
+      if (!request.isMultipart()) {
+        errors.add('file', 'Choose a file to upload')
+        return showEntityPage(app, reply, entity, errors)
+      }
+      const parts = request.multipartParts ?? request.parts()
+      let uploaded: string | undefined
+      try {
+        for await (const part of parts) {
+          if (part.type !== 'file' || part.fieldname !== 'file') continue
+          if (!part.filename) {
+            part.file.resume()
+            continue
+          }
+          await uploadDocument(app.db, app.storage, entityActor(request), entity.id, {
+            filename: part.filename,
+            stream: part.file,
+          })
+          uploaded = part.filename
+        }
+      } catch (error) {
+        const code = (error as { code?: string }).code
+        if (error instanceof UploadRefused || code === 'FST_REQ_FILE_TOO_LARGE') {
+          const tooLarge = code === 'FST_REQ_FILE_TOO_LARGE' || (error as Error).message === 'too large'
+          const mb = Math.round(app.config.maxUploadBytes / 1024 / 1024)
+          errors.add(
+            'file',
+            tooLarge ? `The file is larger than ${mb} MB: choose a smaller file` : (error as Error).message,
+          )
+          return showEntityPage(app, reply, entity, errors)
+        }
+        throw error
+      }
+      if (!uploaded) {
+        errors.add('file', 'Choose a file to upload')
+        return showEntityPage(app, reply, entity, errors)
+      }
+      reply.flash({ kind: 'success', text: `${uploaded} was uploaded.` })
+      return reply.redirect(`/entities/${entity.id}#documents`, 303)
+    },
+  )
+
+  const documentOf = async (companyId: string, entityId: string, documentId: string) => {
+    const doc = isUuid(documentId)
+      ? await findDocument(app.db, companyId, documentId, { entityId, deleted: false })
+      : undefined
+    if (!doc) throw new NotFoundError('document')
+    return doc
+  }
+
+  app.get<{ Params: { id: string; documentId: string }; Querystring: { inline?: string } }>(
+    '/entities/:id/documents/:documentId',
+    { config: { access: { permission: 'download_entity_documents', client: 'params.id' } } },
+    async (request, reply) => {
+      const doc = await documentOf(signedInUser(request).companyId, request.params.id, request.params.documentId)
+      const inline = request.query.inline === '1' && INLINE_TYPES.has(doc.media_type)
+      const ascii = doc.original_name.replace(/[^\x20-\x7E]/g, '_').replace(/["\\]/g, '_')
+      const stream = await app.storage.get(doc.storage_key)
+      return reply
+        .header('Content-Type', doc.media_type === 'text/plain' ? 'text/plain; charset=utf-8' : doc.media_type)
+        .header('Content-Length', String(doc.size_bytes))
+        .header(
+          'Content-Disposition',
+          `${inline ? 'inline' : 'attachment'}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(doc.original_name)}`,
+        )
+        .header('X-Content-Type-Options', 'nosniff')
+        .header('Cache-Control', 'private, no-store')
+        .send(stream)
+    },
+  )
+
+  const DELETE = { access: { permission: 'permanently_delete_documents', client: 'params.id' } } as const
+  app.get<{ Params: { id: string; documentId: string } }>(
+    '/entities/:id/documents/:documentId/delete',
+    { config: DELETE },
+    async (request, reply) => {
+      const entity = await routeEntity(app, request)
+      const doc = await documentOf(entity.company_id, entity.id, request.params.documentId)
+      return reply.page('documents/delete', { title: `Move ${doc.original_name} to the recycle bin?`, entity, doc })
+    },
+  )
+
+  app.post<{ Params: { id: string; documentId: string } }>(
+    '/entities/:id/documents/:documentId/delete',
+    { config: DELETE },
+    async (request, reply) => {
+      const entity = await routeEntity(app, request)
+      const doc = await documentOf(entity.company_id, entity.id, request.params.documentId)
+      await softDeleteDocument(app.db, entityActor(request), doc)
+      reply.flash({ kind: 'success', text: `${doc.original_name} was moved to the recycle bin.` })
+      return reply.redirect(`/entities/${entity.id}#documents`, 303)
+    },
+  )
+}

@@ -1,0 +1,196 @@
+import type { Readable } from 'node:stream'
+import type { Knex } from 'knex'
+import type { Db } from '../db/knex.js'
+import { type EntityActor, entityAudit } from '../entities/service.js'
+import { ALLOWED_DESCRIPTION, detectAllowedType } from './file-types.js'
+import type { DocumentStorage } from './storage.js'
+
+export class UploadRefused extends Error {}
+
+export interface DocumentRow {
+  id: string
+  entity_id: string
+  original_name: string
+  media_type: string
+  size_bytes: number
+  storage_key: string
+  created_at: Date
+  uploader_name: string | null
+  deleted_at: Date | null
+}
+
+/** A name for display and Content-Disposition: no path, no control characters, at most 255 characters. */
+export function cleanFileName(name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? ''
+  const cleaned = base
+    .replace(/[\u0000-\u001F\u007F"]/g, '')
+    .trim()
+    .slice(0, 255)
+  return cleaned || 'document'
+}
+
+/**
+ * Stores an upload, then records it. The bytes are written first and the type is checked from them;
+ * if the type is refused or the row cannot be written, the bytes are removed again. A storage failure
+ * leaves no row; a database failure leaves no bytes.
+ */
+export async function uploadDocument(
+  db: Db,
+  storage: DocumentStorage,
+  actor: EntityActor,
+  entityId: string,
+  file: { filename: string; stream: Readable & { truncated?: boolean } },
+): Promise<string> {
+  const stored = await storage.put(file.stream)
+  try {
+    if (file.stream.truncated) throw new UploadRefused('too large')
+    if (stored.size === 0) throw new UploadRefused('The file is empty: choose a file with content')
+    const mediaType = await detectAllowedType(stored.head)
+    if (!mediaType) {
+      throw new UploadRefused(`This type of file is not accepted. Upload ${ALLOWED_DESCRIPTION}.`)
+    }
+    const name = cleanFileName(file.filename)
+    return await db.transaction(async (trx) => {
+      const [row] = await trx('documents')
+        .insert({
+          company_id: actor.user.companyId,
+          entity_id: entityId,
+          original_name: name,
+          media_type: mediaType,
+          size_bytes: stored.size,
+          sha256: stored.sha256,
+          storage_key: stored.key,
+          uploaded_by: actor.user.id,
+        })
+        .returning('id')
+      await trx('entities').where({ id: entityId }).update({ updated_at: trx.fn.now() })
+      await entityAudit(trx, actor, entityId, 'entity.document_uploaded', undefined, {
+        document: row.id,
+        name,
+        media_type: mediaType,
+        size_bytes: stored.size,
+        sha256: stored.sha256,
+      })
+      return row.id as string
+    })
+  } catch (error) {
+    await storage.delete(stored.key)
+    throw error
+  }
+}
+
+export async function documentsOf(db: Db, companyId: string, entityId: string): Promise<DocumentRow[]> {
+  return db('documents as d')
+    .leftJoin('users as u', 'u.id', 'd.uploaded_by')
+    .where({ 'd.company_id': companyId, 'd.entity_id': entityId })
+    .whereNull('d.deleted_at')
+    .select(
+      'd.id',
+      'd.entity_id',
+      'd.original_name',
+      'd.media_type',
+      'd.size_bytes',
+      'd.storage_key',
+      'd.created_at',
+      'u.name as uploader_name',
+      'd.deleted_at',
+    )
+    .orderBy('d.created_at', 'desc')
+}
+
+/** A document of an entity; live unless `deleted` asks for one in the recycle bin. */
+export async function findDocument(
+  db: Db | Knex.Transaction,
+  companyId: string,
+  documentId: string,
+  where: { entityId?: string; deleted: boolean },
+): Promise<DocumentRow | undefined> {
+  const q = db('documents as d')
+    .join('entities as e', 'e.id', 'd.entity_id')
+    .leftJoin('users as u', 'u.id', 'd.uploaded_by')
+    .where({ 'd.company_id': companyId, 'd.id': documentId })
+    .whereNull('e.deleted_at')
+    .select(
+      'd.id',
+      'd.entity_id',
+      'd.original_name',
+      'd.media_type',
+      'd.size_bytes',
+      'd.storage_key',
+      'd.created_at',
+      'u.name as uploader_name',
+      'd.deleted_at',
+    )
+  if (where.entityId) q.andWhere('d.entity_id', where.entityId)
+  if (where.deleted) q.whereNotNull('d.deleted_at')
+  else q.whereNull('d.deleted_at')
+  return q.first()
+}
+
+export async function softDeleteDocument(db: Db, actor: EntityActor, doc: DocumentRow): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('documents')
+      .where({ id: doc.id })
+      .whereNull('deleted_at')
+      .update({ deleted_at: trx.fn.now(), deleted_by: actor.user.id })
+    await entityAudit(
+      trx,
+      actor,
+      doc.entity_id,
+      'entity.document_deleted',
+      { document: doc.id, name: doc.original_name },
+      { in_recycle_bin: true },
+    )
+  })
+}
+
+export async function restoreDocument(db: Db, actor: EntityActor, doc: DocumentRow): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('documents').where({ id: doc.id }).update({ deleted_at: null, deleted_by: null })
+    await entityAudit(
+      trx,
+      actor,
+      doc.entity_id,
+      'entity.document_restored',
+      { in_recycle_bin: true },
+      { document: doc.id, name: doc.original_name },
+    )
+  })
+}
+
+/**
+ * Removes bytes whose rows are gone: the keys were queued in storage_deletions by the transaction that
+ * deleted the rows, and stay queued until storage confirms. Safe to run again (and run by a sweep).
+ */
+export async function flushStorageDeletions(db: Db, storage: DocumentStorage): Promise<number> {
+  const queued: { storage_key: string }[] = await db('storage_deletions').select('storage_key').limit(500)
+  let removed = 0
+  for (const { storage_key } of queued) {
+    await storage.delete(storage_key)
+    await db('storage_deletions').where({ storage_key }).delete()
+    removed++
+  }
+  return removed
+}
+
+/** Deletes a document for good: the row now, the bytes right after the transaction commits. */
+export async function purgeDocument(
+  db: Db,
+  storage: DocumentStorage,
+  actor: EntityActor,
+  doc: DocumentRow,
+): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('documents').where({ id: doc.id }).delete()
+    await trx('storage_deletions').insert({ storage_key: doc.storage_key }).onConflict('storage_key').ignore()
+    await entityAudit(
+      trx,
+      actor,
+      doc.entity_id,
+      'entity.document_purged',
+      { document: doc.id, name: doc.original_name },
+      { deleted_for_good: true },
+    )
+  })
+  await flushStorageDeletions(db, storage)
+}

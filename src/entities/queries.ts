@@ -1,0 +1,187 @@
+import type { Knex } from 'knex'
+import { accessibleClientsPredicate } from '../access/client-access.js'
+import type { Db } from '../db/knex.js'
+import type { CurrentUser } from '../types.js'
+import type { EntityKind, EntityStatus } from './reference.js'
+
+export const ENTITIES_PAGE_SIZE = 50
+
+export interface EntityListFilters {
+  q: string
+  kind: EntityKind | ''
+  status: EntityStatus | ''
+  owner: string
+  sort: 'name' | 'changed'
+  /** Keyset cursors: the page after / before this position. */
+  after?: Cursor
+  before?: Cursor
+}
+
+export interface Cursor {
+  key: string
+  id: string
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.key, c.id])).toString('base64url')
+}
+export function decodeCursor(value: unknown): Cursor | undefined {
+  if (typeof value !== 'string' || value.length > 500) return undefined
+  try {
+    const [key, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'))
+    return typeof key === 'string' && typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id) ? { key, id } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export interface EntityListRow {
+  id: string
+  name: string
+  kind: EntityKind
+  status: EntityStatus
+  owner_name: string
+  updated_at: Date
+  sort_key: string
+}
+
+/**
+ * One page of client relationships, keyset-paginated over the index of its sort order, so its cost
+ * follows the page size and not the number of clients. Returns the rows and whether more lie beyond.
+ */
+export async function listEntities(
+  db: Db,
+  user: CurrentUser,
+  f: EntityListFilters,
+): Promise<{ rows: EntityListRow[]; hasBefore: boolean; hasAfter: boolean }> {
+  const byName = f.sort === 'name'
+  const sortExpr = byName ? 'lower(e.name)' : "to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+  const q = db('entities as e')
+    .modify(accessibleClientsPredicate(db, user))
+    .join('users as o', 'o.id', 'e.owner_user_id')
+    .select(
+      'e.id',
+      'e.name',
+      'e.kind',
+      'e.status',
+      'o.name as owner_name',
+      'e.updated_at',
+      db.raw(`${sortExpr} AS sort_key`),
+    )
+  if (f.q) q.whereRaw('lower(e.name) LIKE ?', [`%${f.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`])
+  if (f.kind) q.where('e.kind', f.kind)
+  if (f.status) q.where('e.status', f.status)
+  if (f.owner) q.where('e.owner_user_id', f.owner)
+
+  // Ascending by name; by last change, newest first. "Before" pages are read backwards, then reversed.
+  const ascending = byName !== Boolean(f.before)
+  const cursor = f.before ?? f.after
+  const sortCol = byName ? db.raw('lower(e.name)') : db.raw('e.updated_at')
+  if (cursor) {
+    const key = byName ? cursor.key : db.raw('?::timestamptz', [`${cursor.key}Z`])
+    const op = (byName ? !f.before : Boolean(f.before)) ? '>' : '<'
+    q.whereRaw(`(${byName ? 'lower(e.name)' : 'e.updated_at'}, e.id) ${op} (?, ?)`, [key, cursor.id])
+  }
+  q.orderBy([
+    { column: sortCol as unknown as string, order: ascending ? 'asc' : 'desc' },
+    { column: 'e.id', order: ascending ? 'asc' : 'desc' },
+  ]).limit(ENTITIES_PAGE_SIZE + 1)
+  const fetched: EntityListRow[] = await q
+  const more = fetched.length > ENTITIES_PAGE_SIZE
+  const rows = fetched.slice(0, ENTITIES_PAGE_SIZE)
+  if (f.before) rows.reverse()
+  return {
+    rows,
+    hasBefore: f.before ? more : Boolean(f.after),
+    hasAfter: f.before ? true : more,
+  }
+}
+
+export interface Entity {
+  id: string
+  company_id: string
+  kind: EntityKind
+  name: string
+  date_of_birth: string | null
+  nationality: string | null
+  country_of_residence: string | null
+  registration_number: string | null
+  country_of_incorporation: string | null
+  legal_form: string | null
+  owner_user_id: string
+  owner_name: string
+  status: EntityStatus
+  notes: string
+  created_at: Date
+  updated_at: Date
+  deleted_at: Date | null
+}
+
+const ENTITY_COLUMNS = [
+  'e.id',
+  'e.company_id',
+  'e.kind',
+  'e.name',
+  'e.nationality',
+  'e.country_of_residence',
+  'e.registration_number',
+  'e.country_of_incorporation',
+  'e.legal_form',
+  'e.owner_user_id',
+  'o.name as owner_name',
+  'e.status',
+  'e.notes',
+  'e.created_at',
+  'e.updated_at',
+  'e.deleted_at',
+]
+
+/** A live entity of the company (the guard has already admitted the user to it). */
+export async function findEntity(
+  db: Db | Knex.Transaction,
+  companyId: string,
+  id: string,
+): Promise<Entity | undefined> {
+  return db('entities as e')
+    .join('users as o', 'o.id', 'e.owner_user_id')
+    .where({ 'e.company_id': companyId, 'e.id': id })
+    .whereNull('e.deleted_at')
+    .select(...ENTITY_COLUMNS, db.raw("to_char(e.date_of_birth, 'YYYY-MM-DD') AS date_of_birth"))
+    .first()
+}
+
+/** A soft-deleted entity of the company (in the recycle bin). */
+export async function findDeletedEntity(
+  db: Db | Knex.Transaction,
+  companyId: string,
+  id: string,
+): Promise<Entity | undefined> {
+  return db('entities as e')
+    .join('users as o', 'o.id', 'e.owner_user_id')
+    .where({ 'e.company_id': companyId, 'e.id': id })
+    .whereNotNull('e.deleted_at')
+    .select(...ENTITY_COLUMNS, db.raw("to_char(e.date_of_birth, 'YYYY-MM-DD') AS date_of_birth"))
+    .first()
+}
+
+export async function activeUsersOf(db: Db, companyId: string): Promise<{ id: string; name: string }[]> {
+  return db('users').where({ company_id: companyId, active: true }).select('id', 'name').orderByRaw('lower(name)')
+}
+
+export interface HistoryRow {
+  action: string
+  actor_name: string | null
+  before: unknown
+  after: unknown
+  created_at: Date
+}
+
+/** The entity's history: the audit rows about it, newest first. */
+export async function entityHistory(db: Db, companyId: string, entityId: string, limit = 100): Promise<HistoryRow[]> {
+  return db('audit_log as a')
+    .leftJoin('users as u', 'u.id', 'a.actor_user_id')
+    .where({ 'a.company_id': companyId, 'a.target_type': 'entity', 'a.target_id': entityId })
+    .select('a.action', 'u.name as actor_name', 'a.before', 'a.after', 'a.created_at')
+    .orderBy('a.id', 'desc')
+    .limit(limit)
+}

@@ -1,0 +1,208 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { ALLOWED_DESCRIPTION } from '../documents/file-types.js'
+import { documentsOf } from '../documents/service.js'
+import { FormErrors, text } from '../forms/form-errors.js'
+import { isUuid, NotFoundError, signedInUser, withQuery } from '../http/params.js'
+import { allocationsOf, catalogue } from '../services/service.js'
+import {
+  activeUsersOf,
+  decodeCursor,
+  type Entity,
+  type EntityListFilters,
+  encodeCursor,
+  entityHistory,
+  findEntity,
+  listEntities,
+} from './queries.js'
+import { COUNTRIES, countryName, ENTITY_KINDS, isKind, isStatus, STATUSES, statusLabel } from './reference.js'
+import {
+  createEntity,
+  ENTITY_FIELDS,
+  type EntityInput,
+  type EntityValues,
+  softDeleteEntity,
+  updateEntity,
+  validateEntity,
+} from './service.js'
+
+export const ENTITY = (permission: 'read_data' | 'edit_entities' | 'delete_entities') =>
+  ({ access: { permission, client: 'params.id' } }) as const
+
+/** The entity of a client-scoped route: the guard has checked it exists and may be opened. */
+export async function routeEntity(
+  app: FastifyInstance,
+  request: FastifyRequest<{ Params: { id: string } }>,
+): Promise<Entity> {
+  const entity = await findEntity(app.db, signedInUser(request).companyId, request.params.id)
+  if (!entity) throw new NotFoundError('entity')
+  return entity
+}
+
+export function entityActor(request: FastifyRequest) {
+  return { user: signedInUser(request), ip: request.ip }
+}
+
+const reference = { kinds: ENTITY_KINDS, statuses: STATUSES, countries: COUNTRIES, countryName, statusLabel }
+
+function inputFrom(body: unknown): EntityInput {
+  return Object.fromEntries(ENTITY_FIELDS.map((f) => [f, text(body, f)])) as unknown as EntityInput
+}
+
+/** The entity page; `uploadErrors` re-renders it after a refused upload, with the error summary. */
+export async function showEntityPage(
+  app: FastifyInstance,
+  reply: FastifyReply,
+  entity: Entity,
+  uploadErrors = new FormErrors(),
+) {
+  const user = signedInUser(reply.request)
+  const [allocations, services, documents, history] = await Promise.all([
+    allocationsOf(app.db, user.companyId, entity.id),
+    catalogue(app.db, user.companyId),
+    documentsOf(app.db, user.companyId, entity.id),
+    entityHistory(app.db, user.companyId, entity.id),
+  ])
+  const allocated = new Set(allocations.map((a) => a.service_id))
+  return reply.code(uploadErrors.any ? 422 : 200).page('entities/show', {
+    title: entity.name,
+    entity,
+    allocations,
+    available: services.filter((s) => !allocated.has(s.id)),
+    documents,
+    history,
+    allowedTypes: ALLOWED_DESCRIPTION,
+    maxUploadMb: Math.round(app.config.maxUploadBytes / 1024 / 1024),
+    errors: uploadErrors,
+    ...reference,
+  })
+}
+
+export default async function entityRoutes(app: FastifyInstance) {
+  app.get<{ Querystring: Record<string, string | undefined> }>(
+    '/entities',
+    { config: { access: { permission: 'read_data' } } },
+    async (request, reply) => {
+      const user = signedInUser(request)
+      const q = request.query
+      const filters: EntityListFilters = {
+        q: (q.q ?? '').trim().slice(0, 200),
+        kind: isKind(q.kind) ? q.kind : '',
+        status: isStatus(q.status) ? q.status : '',
+        owner: isUuid(q.owner) ? q.owner : '',
+        sort: q.sort === 'changed' ? 'changed' : 'name',
+        after: decodeCursor(q.after),
+        before: decodeCursor(q.before),
+      }
+      const [{ rows, hasBefore, hasAfter }, owners] = await Promise.all([
+        listEntities(app.db, user, filters),
+        activeUsersOf(app.db, user.companyId),
+      ])
+      const base = {
+        q: filters.q,
+        kind: filters.kind,
+        status: filters.status,
+        owner: filters.owner,
+        sort: filters.sort === 'name' ? undefined : 'changed',
+      }
+      const first = rows[0]
+      const last = rows.at(-1)
+      const partial = request.headers['hx-target'] === 'entity-results'
+      return reply.page(partial ? 'entities/_results' : 'entities/index', {
+        title: 'Client relationships',
+        filters,
+        rows,
+        owners,
+        ...reference,
+        prevUrl:
+          hasBefore && first
+            ? withQuery('/entities', base, { before: encodeCursor({ key: first.sort_key, id: first.id }) })
+            : undefined,
+        nextUrl:
+          hasAfter && last
+            ? withQuery('/entities', base, { after: encodeCursor({ key: last.sort_key, id: last.id }) })
+            : undefined,
+      })
+    },
+  )
+
+  const form = async (
+    reply: FastifyReply,
+    opts: { entity?: Entity; values: Partial<EntityInput>; errors?: FormErrors; status?: number },
+  ) => {
+    const user = signedInUser(reply.request)
+    return reply.code(opts.status ?? 200).page('entities/form', {
+      title: opts.entity ? `Edit ${opts.entity.name}` : 'New client relationship',
+      entity: opts.entity,
+      values: opts.values,
+      errors: opts.errors ?? new FormErrors(),
+      owners: await activeUsersOf(app.db, user.companyId),
+      mayChooseOwner: user.permissions.has('system_administrator'),
+      maySetServiced: user.permissions.has('set_serviced_clients'),
+      ...reference,
+    })
+  }
+
+  app.get('/entities/new', { config: { access: { permission: 'edit_entities' } } }, async (request, reply) =>
+    form(reply, { values: { kind: 'individual', status: 'prospect', owner_user_id: signedInUser(request).id } }),
+  )
+
+  app.post('/entities', { config: { access: { permission: 'edit_entities' } } }, async (request, reply) => {
+    const user = signedInUser(request)
+    const input = inputFrom(request.body)
+    const owners = new Set((await activeUsersOf(app.db, user.companyId)).map((o) => o.id))
+    const { values, errors } = validateEntity(input, user, owners)
+    if (!values) return form(reply, { values: input, errors, status: 422 })
+    const id = await createEntity(app.db, entityActor(request), values)
+    reply.flash({ kind: 'success', text: `${values.name} was created.` })
+    return reply.redirect(`/entities/${id}`, 303)
+  })
+
+  app.get<{ Params: { id: string } }>('/entities/:id', { config: ENTITY('read_data') }, async (request, reply) =>
+    showEntityPage(app, reply, await routeEntity(app, request)),
+  )
+
+  app.get<{ Params: { id: string } }>(
+    '/entities/:id/edit',
+    { config: ENTITY('edit_entities') },
+    async (request, reply) => {
+      const entity = await routeEntity(app, request)
+      const values = Object.fromEntries(
+        ENTITY_FIELDS.map((f) => [f, (entity as unknown as Record<string, unknown>)[f] ?? '']),
+      ) as Partial<EntityInput>
+      return form(reply, { entity, values })
+    },
+  )
+
+  app.post<{ Params: { id: string } }>('/entities/:id', { config: ENTITY('edit_entities') }, async (request, reply) => {
+    const user = signedInUser(request)
+    const entity = await routeEntity(app, request)
+    const input = inputFrom(request.body)
+    const owners = new Set((await activeUsersOf(app.db, user.companyId)).map((o) => o.id))
+    owners.add(entity.owner_user_id) // keeping a deactivated owner is allowed; choosing one is not
+    const { values, errors } = validateEntity(input, user, owners, entity)
+    if (!values) return form(reply, { entity, values: input, errors, status: 422 })
+    const changed = await updateEntity(app.db, entityActor(request), entity, values as EntityValues)
+    reply.flash({ kind: 'success', text: changed ? `${values.name} was saved.` : 'Nothing was changed.' })
+    return reply.redirect(`/entities/${entity.id}`, 303)
+  })
+
+  app.get<{ Params: { id: string } }>(
+    '/entities/:id/delete',
+    { config: ENTITY('delete_entities') },
+    async (request, reply) => {
+      const entity = await routeEntity(app, request)
+      return reply.page('entities/delete', { title: `Move ${entity.name} to the recycle bin?`, entity })
+    },
+  )
+
+  app.post<{ Params: { id: string } }>(
+    '/entities/:id/delete',
+    { config: ENTITY('delete_entities') },
+    async (request, reply) => {
+      const entity = await routeEntity(app, request)
+      await softDeleteEntity(app.db, entityActor(request), entity)
+      reply.flash({ kind: 'success', text: `${entity.name} was moved to the recycle bin.` })
+      return reply.redirect('/entities', 303)
+    },
+  )
+}

@@ -1,0 +1,205 @@
+import type { Knex } from 'knex'
+import { writeAudit } from '../audit/audit.js'
+import type { Db } from '../db/knex.js'
+import { FormErrors } from '../forms/form-errors.js'
+import type { CurrentUser } from '../types.js'
+import type { Entity } from './queries.js'
+import { type EntityKind, type EntityStatus, isCountryCode, isKind, isStatus, SERVICED_STATUS } from './reference.js'
+
+/** What the entity form sends, as text. */
+export interface EntityInput {
+  kind: string
+  name: string
+  date_of_birth: string
+  nationality: string
+  country_of_residence: string
+  registration_number: string
+  country_of_incorporation: string
+  legal_form: string
+  owner_user_id: string
+  status: string
+  notes: string
+}
+
+export const ENTITY_FIELDS: readonly (keyof EntityInput)[] = [
+  'kind',
+  'name',
+  'date_of_birth',
+  'nationality',
+  'country_of_residence',
+  'registration_number',
+  'country_of_incorporation',
+  'legal_form',
+  'owner_user_id',
+  'status',
+  'notes',
+]
+
+/** The columns written for an entity: the fields of the other kind are always empty. */
+export interface EntityValues {
+  kind: EntityKind
+  name: string
+  date_of_birth: string | null
+  nationality: string | null
+  country_of_residence: string | null
+  registration_number: string | null
+  country_of_incorporation: string | null
+  legal_form: string | null
+  owner_user_id: string
+  status: EntityStatus
+  notes: string
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/
+
+/**
+ * Checks an entity form against SPEC section 4 and the acting user's permissions. Returns the values to
+ * store, or the errors to show (each linked to its field).
+ */
+export function validateEntity(
+  input: EntityInput,
+  actor: CurrentUser,
+  owners: ReadonlySet<string>,
+  current?: Entity,
+): { values?: EntityValues; errors: FormErrors } {
+  const errors = new FormErrors()
+  if (!isKind(input.kind)) errors.add('kind', 'Choose whether the client is an individual or not')
+  if (!input.name) errors.add('name', 'Enter the name')
+  else if (input.name.length > 300) errors.add('name', 'Enter a name of at most 300 characters')
+  const individual = input.kind === 'individual'
+  if (individual) {
+    if (input.date_of_birth) {
+      const date = new Date(`${input.date_of_birth}T00:00:00Z`)
+      if (!ISO_DATE.test(input.date_of_birth) || Number.isNaN(date.getTime())) {
+        errors.add('date_of_birth', 'Enter the date of birth as a real date, like 1984-03-27')
+      } else if (date.getTime() > Date.now() || date.getUTCFullYear() < 1900) {
+        errors.add('date_of_birth', 'Enter a date of birth between 1900 and today')
+      }
+    }
+    for (const field of ['nationality', 'country_of_residence'] as const) {
+      if (input[field] && !isCountryCode(input[field])) errors.add(field, 'Choose a country from the list')
+    }
+  } else {
+    if (input.country_of_incorporation && !isCountryCode(input.country_of_incorporation)) {
+      errors.add('country_of_incorporation', 'Choose a country from the list')
+    }
+    if (input.registration_number.length > 100) errors.add('registration_number', 'Enter at most 100 characters')
+    if (input.legal_form.length > 100) errors.add('legal_form', 'Enter at most 100 characters')
+  }
+  if (!isStatus(input.status)) errors.add('status', 'Choose a relationship status')
+  else if (
+    input.status === SERVICED_STATUS &&
+    current?.status !== SERVICED_STATUS &&
+    !actor.permissions.has('set_serviced_clients')
+  ) {
+    errors.add('status', 'Setting “Serviced client (business relationship)” needs the permission Set Serviced Clients')
+  }
+  const ownerChanges = current ? input.owner_user_id !== current.owner_user_id : input.owner_user_id !== actor.id
+  if (!owners.has(input.owner_user_id)) errors.add('owner_user_id', 'Choose an active user of your company as owner')
+  else if (ownerChanges && !actor.permissions.has('system_administrator')) {
+    errors.add('owner_user_id', 'Only an administrator can choose another owner')
+  }
+  if (input.notes.length > 10_000) errors.add('notes', 'Enter notes of at most 10,000 characters')
+  if (errors.any) return { errors }
+  const orNull = (v: string) => (v === '' ? null : v)
+  return {
+    errors,
+    values: {
+      kind: input.kind as EntityKind,
+      name: input.name,
+      date_of_birth: individual ? orNull(input.date_of_birth) : null,
+      nationality: individual ? orNull(input.nationality) : null,
+      country_of_residence: individual ? orNull(input.country_of_residence) : null,
+      registration_number: individual ? null : orNull(input.registration_number),
+      country_of_incorporation: individual ? null : orNull(input.country_of_incorporation),
+      legal_form: individual ? null : orNull(input.legal_form),
+      owner_user_id: input.owner_user_id,
+      status: input.status as EntityStatus,
+      notes: input.notes,
+    },
+  }
+}
+
+export interface EntityActor {
+  user: CurrentUser
+  ip: string
+}
+
+export function entityAudit(
+  trx: Knex.Transaction | Db,
+  actor: EntityActor,
+  entityId: string,
+  action: string,
+  before?: unknown,
+  after?: unknown,
+) {
+  return writeAudit(trx, {
+    companyId: actor.user.companyId,
+    actorUserId: actor.user.id,
+    action,
+    targetType: 'entity',
+    targetId: entityId,
+    before,
+    after,
+    ip: actor.ip,
+  })
+}
+
+export async function createEntity(db: Db, actor: EntityActor, values: EntityValues): Promise<string> {
+  return db.transaction(async (trx) => {
+    const [row] = await trx('entities')
+      .insert({ ...values, company_id: actor.user.companyId })
+      .returning('id')
+    await entityAudit(trx, actor, row.id, 'entity.created', undefined, values)
+    return row.id as string
+  })
+}
+
+function snapshot(e: Entity): EntityValues {
+  return {
+    kind: e.kind,
+    name: e.name,
+    date_of_birth: e.date_of_birth,
+    nationality: e.nationality,
+    country_of_residence: e.country_of_residence,
+    registration_number: e.registration_number,
+    country_of_incorporation: e.country_of_incorporation,
+    legal_form: e.legal_form,
+    owner_user_id: e.owner_user_id,
+    status: e.status,
+    notes: e.notes,
+  }
+}
+
+/** Saves the changed fields; the audit row holds only what changed, before and after. */
+export async function updateEntity(
+  db: Db,
+  actor: EntityActor,
+  current: Entity,
+  values: EntityValues,
+): Promise<boolean> {
+  const before = snapshot(current)
+  const changed = (Object.keys(values) as (keyof EntityValues)[]).filter((k) => before[k] !== values[k])
+  if (changed.length === 0) return false
+  const pick = (o: EntityValues) => Object.fromEntries(changed.map((k) => [k, o[k]]))
+  await db.transaction(async (trx) => {
+    const updated = await trx('entities')
+      .where({ id: current.id, company_id: actor.user.companyId })
+      .whereNull('deleted_at')
+      .update({ ...values, updated_at: trx.fn.now() })
+    if (updated !== 1) throw new Error('entity vanished during update')
+    await entityAudit(trx, actor, current.id, 'entity.updated', pick(before), pick(values))
+  })
+  return true
+}
+
+/** Moves an entity to the recycle bin. */
+export async function softDeleteEntity(db: Db, actor: EntityActor, entity: Entity): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('entities')
+      .where({ id: entity.id, company_id: actor.user.companyId })
+      .whereNull('deleted_at')
+      .update({ deleted_at: trx.fn.now(), deleted_by: actor.user.id })
+    await entityAudit(trx, actor, entity.id, 'entity.deleted', { name: entity.name }, { in_recycle_bin: true })
+  })
+}

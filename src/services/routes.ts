@@ -1,0 +1,126 @@
+import type { FastifyInstance } from 'fastify'
+import { isRiskLevel, RISK_LEVELS } from '../entities/reference.js'
+import { entityActor, routeEntity } from '../entities/routes.js'
+import { FormErrors, text } from '../forms/form-errors.js'
+import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
+import {
+  addCatalogueService,
+  allocateService,
+  allocationsOf,
+  catalogue,
+  changeServiceRisk,
+  DuplicateServiceName,
+  removeAllocation,
+} from './service.js'
+
+const ADMIN = { access: { permission: 'system_administrator' } } as const
+const REMOVE = { access: { permission: 'delete_entity_service_relationships', client: 'params.id' } } as const
+
+export default async function serviceRoutes(app: FastifyInstance) {
+  const cataloguePage = async (
+    request: Parameters<typeof signedInUser>[0],
+    values = { name: '', risk_level: 'low' },
+    errors = new FormErrors(),
+  ) => ({
+    title: 'Services',
+    services: await catalogue(app.db, signedInUser(request).companyId),
+    riskLevels: RISK_LEVELS,
+    values,
+    errors,
+  })
+
+  app.get('/settings/services', { config: ADMIN }, async (request, reply) =>
+    reply.page('services/index', await cataloguePage(request)),
+  )
+
+  app.post('/settings/services', { config: ADMIN }, async (request, reply) => {
+    const values = { name: text(request.body, 'name'), risk_level: text(request.body, 'risk_level') }
+    const errors = new FormErrors()
+    if (!values.name) errors.add('name', 'Enter the name of the service')
+    else if (values.name.length > 100) errors.add('name', 'Enter a name of at most 100 characters')
+    if (!isRiskLevel(values.risk_level)) errors.add('risk_level', 'Choose a risk level')
+    if (!errors.any && isRiskLevel(values.risk_level)) {
+      try {
+        await addCatalogueService(app.db, entityActor(request), values.name, values.risk_level)
+        reply.flash({ kind: 'success', text: `${values.name} was added to the services.` })
+        return reply.redirect('/settings/services', 303)
+      } catch (error) {
+        if (!(error instanceof DuplicateServiceName)) throw error
+        errors.add('name', 'There is already a service with this name')
+      }
+    }
+    return reply.code(422).page('services/index', await cataloguePage(request, values, errors))
+  })
+
+  app.post<{ Params: { serviceId: string } }>(
+    '/settings/services/:serviceId',
+    { config: ADMIN },
+    async (request, reply) => {
+      const user = signedInUser(request)
+      const service = (await catalogue(app.db, user.companyId)).find((s) => s.id === request.params.serviceId)
+      if (!service) throw new NotFoundError('service')
+      const risk = text(request.body, 'risk_level')
+      if (!isRiskLevel(risk)) {
+        reply.flash({ kind: 'error', text: 'Choose a risk level: nothing was changed.' })
+      } else {
+        await changeServiceRisk(app.db, entityActor(request), service, risk)
+        reply.flash({ kind: 'success', text: `The risk level of ${service.name} is now ${risk}.` })
+      }
+      return reply.redirect('/settings/services', 303)
+    },
+  )
+
+  app.post<{ Params: { id: string } }>(
+    '/entities/:id/services',
+    { config: { access: { permission: 'edit_entities', client: 'params.id' } } },
+    async (request, reply) => {
+      const entity = await routeEntity(app, request)
+      const serviceId = text(request.body, 'service_id')
+      const service = (await catalogue(app.db, signedInUser(request).companyId)).find((s) => s.id === serviceId)
+      if (!service) {
+        reply.flash({ kind: 'error', text: 'Choose a service from the list: nothing was added.' })
+      } else {
+        const added = await allocateService(app.db, entityActor(request), entity.id, service)
+        reply.flash({
+          kind: added ? 'success' : 'info',
+          text: added ? `${service.name} was added.` : `${service.name} was already allocated.`,
+        })
+      }
+      return reply.redirect(`/entities/${entity.id}#services`, 303)
+    },
+  )
+
+  const allocationOf = async (companyId: string, entityId: string, allocationId: string) => {
+    const allocation = isUuid(allocationId)
+      ? (await allocationsOf(app.db, companyId, entityId)).find((a) => a.id === allocationId)
+      : undefined
+    if (!allocation) throw new NotFoundError('allocation')
+    return allocation
+  }
+
+  app.get<{ Params: { id: string; allocationId: string } }>(
+    '/entities/:id/services/:allocationId/remove',
+    { config: REMOVE },
+    async (request, reply) => {
+      const entity = await routeEntity(app, request)
+      const allocation = await allocationOf(entity.company_id, entity.id, request.params.allocationId)
+      return reply.page('services/remove', {
+        title: `Remove ${allocation.name} from ${entity.name}?`,
+        entity,
+        allocation,
+      })
+    },
+  )
+
+  app.post<{ Params: { id: string; allocationId: string } }>(
+    '/entities/:id/services/:allocationId/remove',
+    { config: REMOVE },
+    async (request, reply) => {
+      const entity = await routeEntity(app, request)
+      const allocation = await allocationOf(entity.company_id, entity.id, request.params.allocationId)
+      await removeAllocation(app.db, entityActor(request), entity.id, allocation)
+      reply.flash({ kind: 'success', text: `${allocation.name} was removed from ${entity.name}.` })
+      return reply.redirect(`/entities/${entity.id}#services`, 303)
+    },
+  )
+}

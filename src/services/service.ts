@@ -1,0 +1,124 @@
+import { writeAudit } from '../audit/audit.js'
+import type { Db } from '../db/knex.js'
+import type { RiskLevel } from '../entities/reference.js'
+import { type EntityActor, entityAudit } from '../entities/service.js'
+
+export interface CatalogueService {
+  id: string
+  name: string
+  risk_level: RiskLevel
+}
+
+export async function catalogue(db: Db, companyId: string): Promise<CatalogueService[]> {
+  return db('services').where({ company_id: companyId }).select('id', 'name', 'risk_level').orderByRaw('lower(name)')
+}
+
+export class DuplicateServiceName extends Error {}
+
+/** Adds a service to the company's catalogue (administrators). */
+export async function addCatalogueService(db: Db, actor: EntityActor, name: string, risk: RiskLevel): Promise<void> {
+  try {
+    await db.transaction(async (trx) => {
+      const [row] = await trx('services')
+        .insert({ company_id: actor.user.companyId, name, risk_level: risk })
+        .returning('id')
+      await writeAudit(trx, {
+        companyId: actor.user.companyId,
+        actorUserId: actor.user.id,
+        action: 'service.created',
+        targetType: 'service',
+        targetId: row.id,
+        after: { name, risk_level: risk },
+        ip: actor.ip,
+      })
+    })
+  } catch (error) {
+    if ((error as { code?: string }).code === '23505') throw new DuplicateServiceName(name)
+    throw error
+  }
+}
+
+export async function changeServiceRisk(
+  db: Db,
+  actor: EntityActor,
+  service: CatalogueService,
+  risk: RiskLevel,
+): Promise<void> {
+  if (service.risk_level === risk) return
+  await db.transaction(async (trx) => {
+    await trx('services').where({ id: service.id, company_id: actor.user.companyId }).update({ risk_level: risk })
+    await writeAudit(trx, {
+      companyId: actor.user.companyId,
+      actorUserId: actor.user.id,
+      action: 'service.risk_changed',
+      targetType: 'service',
+      targetId: service.id,
+      before: { risk_level: service.risk_level },
+      after: { risk_level: risk },
+      ip: actor.ip,
+    })
+  })
+}
+
+export interface Allocation {
+  id: string
+  service_id: string
+  name: string
+  risk_level: RiskLevel
+  created_at: Date
+}
+
+export async function allocationsOf(db: Db, companyId: string, entityId: string): Promise<Allocation[]> {
+  return db('entity_services as a')
+    .join('services as s', 's.id', 'a.service_id')
+    .where({ 'a.company_id': companyId, 'a.entity_id': entityId })
+    .select('a.id', 'a.service_id', 's.name', 's.risk_level', 'a.created_at')
+    .orderByRaw('lower(s.name)')
+}
+
+export async function allocateService(
+  db: Db,
+  actor: EntityActor,
+  entityId: string,
+  service: CatalogueService,
+): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    const rows = await trx('entity_services')
+      .insert({
+        company_id: actor.user.companyId,
+        entity_id: entityId,
+        service_id: service.id,
+        created_by: actor.user.id,
+      })
+      .onConflict(['entity_id', 'service_id'])
+      .ignore()
+      .returning('id')
+    if (rows.length === 0) return false
+    await trx('entities').where({ id: entityId }).update({ updated_at: trx.fn.now() })
+    await entityAudit(trx, actor, entityId, 'entity.service_added', undefined, {
+      service: service.name,
+      risk_level: service.risk_level,
+    })
+    return true
+  })
+}
+
+export async function removeAllocation(
+  db: Db,
+  actor: EntityActor,
+  entityId: string,
+  allocation: Allocation,
+): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('entity_services').where({ id: allocation.id, entity_id: entityId }).delete()
+    await trx('entities').where({ id: entityId }).update({ updated_at: trx.fn.now() })
+    await entityAudit(
+      trx,
+      actor,
+      entityId,
+      'entity.service_removed',
+      { service: allocation.name, risk_level: allocation.risk_level },
+      undefined,
+    )
+  })
+}
