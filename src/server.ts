@@ -1,7 +1,10 @@
+import path from 'node:path'
 import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
 import { connectDatabase } from './db/connect.js'
 import { createDb, migrateLatest } from './db/knex.js'
+import { flushStorageDeletions } from './documents/service.js'
+import { FileSystemStorage } from './documents/storage.js'
 import { demoLogins, seedDemoCompany } from './seed/demo.js'
 import { deleteExpiredSessions } from './sessions/pg-session-store.js'
 
@@ -9,9 +12,10 @@ const config = loadConfig()
 const database = await connectDatabase(config)
 const db = createDb(database.url)
 await migrateLatest(db)
-if (config.seedDemo) await seedDemoCompany(db)
+const storage = new FileSystemStorage(path.join(config.dataDir, 'documents'))
+if (config.seedDemo) await seedDemoCompany(db, storage)
 
-const app = await buildApp({ config, db })
+const app = await buildApp({ config, db, storage })
 
 const sweep = setInterval(
   () => {
@@ -19,6 +23,8 @@ const sweep = setInterval(
       idleMinutes: config.idleTimeoutMinutes,
       absoluteHours: config.absoluteTimeoutHours,
     }).catch((err) => app.log.error({ err }, 'session sweep failed'))
+    // Bytes whose rows were deleted but whose removal failed at the time.
+    flushStorageDeletions(db, storage).catch((err) => app.log.error({ err }, 'storage sweep failed'))
   },
   10 * 60 * 1000,
 )

@@ -1,6 +1,8 @@
 import type { PermissionKey } from '../access/permissions.js'
 import { hashPassword, verifyPassword } from '../auth/passwords.js'
 import type { Db } from '../db/knex.js'
+import type { DocumentStorage } from '../documents/storage.js'
+import { seedDemoEntities } from './demo-entities.js'
 
 export const DEMO_COMPANY = 'Demo Accounting LLP'
 
@@ -52,21 +54,30 @@ export const DEMO_USERS: {
   },
 ]
 
-/** Creates the demo company and its users once; does nothing when it already exists. */
-export async function seedDemoCompany(db: Db): Promise<void> {
+/** Creates the demo company, its users and clients once; does nothing when it already exists. */
+export async function seedDemoCompany(db: Db, storage: DocumentStorage): Promise<void> {
   await db.transaction(async (trx) => {
     // Serialises concurrent starts: only one process seeds.
     await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['kyc-demo-seed'])
     if (await trx('companies').where({ name: DEMO_COMPANY }).first()) return
     const [company] = await trx('companies').insert({ name: DEMO_COMPANY, time_zone: 'Europe/London' }).returning('id')
+    const userIds: string[] = []
     for (const u of DEMO_USERS) {
       const [user] = await trx('users')
         .insert({ company_id: company.id, name: u.name, email: u.email, password_hash: await hashPassword(u.password) })
         .returning('id')
+      userIds.push(user.id)
       await trx('user_permissions').insert(
         u.permissions.map((permission) => ({ company_id: company.id, user_id: user.id, permission })),
       )
     }
+    // Owners: the administrator and the compliance officer.
+    await seedDemoEntities(
+      trx,
+      storage,
+      company.id,
+      [userIds[0], userIds[2]].filter((id): id is string => Boolean(id)),
+    )
   })
 }
 
