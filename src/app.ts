@@ -3,6 +3,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import assetRoutes from './assets/routes.js'
 import auditRoutes from './audit/routes.js'
 import authRoutes from './auth/routes.js'
+import digestScheduler from './client-access/digest.js'
+import clientAccessRoutes from './client-access/routes.js'
 import type { Config } from './config.js'
 import dashboardRoutes from './dashboard/routes.js'
 import type { Db } from './db/knex.js'
@@ -35,6 +37,8 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger']
   /** Outbox delivery: a transport for tests; the interval (0 = only on demand through app.deliverMail). */
   mail?: { transport?: MailTransport; intervalMs?: number }
+  /** The daily digest check's interval (0 = never on a timer; tests call runDueDigests). */
+  digestIntervalMs?: number
   /** Document storage; by default files under DATA_DIR/documents. */
   storage?: DocumentStorage
 }
@@ -59,7 +63,14 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
  * Builds the application in three layers (STYLE.md): configuration of other people's plugins, our own
  * plugins (guard, current user, rendering, errors), then the routes, one folder per area.
  */
-export async function buildApp({ config, db, logger, mail, storage }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({
+  config,
+  db,
+  logger,
+  mail,
+  storage,
+  digestIntervalMs,
+}: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: logger ?? loggerOptions(config.logLevel),
     trustProxy: config.trustProxy,
@@ -81,6 +92,7 @@ export async function buildApp({ config, db, logger, mail, storage }: AppOptions
   await app.register(errors)
   await app.register(guard)
   await app.register(mailWorker, mail ?? {})
+  await app.register(digestScheduler, { intervalMs: digestIntervalMs })
 
   await app.register(assetRoutes)
   await app.register(healthRoutes)
@@ -96,6 +108,7 @@ export async function buildApp({ config, db, logger, mail, storage }: AppOptions
   await app.register(serviceRoutes)
   await app.register(documentRoutes)
   await app.register(recycleBinRoutes)
+  await app.register(clientAccessRoutes)
 
   return app
 }

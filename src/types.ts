@@ -9,6 +9,11 @@ export type RouteAccess =
       permission: PermissionKey | readonly PermissionKey[]
       /** For a client-scoped route: where the client's id is, e.g. 'params.id'. */
       client?: `params.${string}`
+      /**
+       * The few client-scoped routes a user without access may open (Sharing options, Request access):
+       * the client must exist, but access is not required.
+       */
+      withoutClientAccess?: true
     }
 
 export interface CurrentUser {
@@ -19,6 +24,16 @@ export interface CurrentUser {
   email: string
   granted: ReadonlySet<PermissionKey>
   permissions: ReadonlySet<PermissionKey>
+  /** Share all clients with this user (SPEC section 3, path 3). */
+  shareAllClients: boolean
+  /** The company's client access settings, read with the user on every request. */
+  company: CompanyAccessSettings
+}
+
+export interface CompanyAccessSettings {
+  clientAccessEnabled: boolean
+  allowSharing: boolean
+  allowAccessRequests: boolean
 }
 
 export interface Flash {

@@ -13,5 +13,31 @@
     if (summary) summary.focus()
   }
   document.addEventListener('DOMContentLoaded', () => focusErrorSummary(document))
-  document.addEventListener('htmx:afterSwap', (event) => focusErrorSummary(event.detail.target))
+
+  // Dialogs: content swapped into #modal that holds <dialog data-modal> opens as a native modal dialog;
+  // closing it empties #modal and gives focus back to the control that opened it.
+  let opener = null
+  document.addEventListener('htmx:beforeRequest', (event) => {
+    if (event.detail.target && event.detail.target.id === 'modal') opener = event.detail.elt
+  })
+  document.addEventListener('htmx:afterSwap', (event) => {
+    const target = event.detail.target
+    const dialog = target.querySelector('dialog[data-modal]')
+    if (dialog && !dialog.open) {
+      dialog.addEventListener('close', () => {
+        target.replaceChildren()
+        if (opener && document.contains(opener)) opener.focus()
+      })
+      dialog.showModal()
+    }
+    focusErrorSummary(target)
+  })
+  document.addEventListener('click', (event) => {
+    const close = event.target.closest('[data-close-dialog]')
+    const dialog = close && close.closest('dialog')
+    if (dialog) {
+      event.preventDefault()
+      dialog.close()
+    }
+  })
 })()

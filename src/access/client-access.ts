@@ -1,28 +1,141 @@
 import type { Knex } from 'knex'
 import type { Db } from '../db/knex.js'
 import type { CurrentUser } from '../types.js'
+import { effectivePermissions, type PermissionKey } from './permissions.js'
 
 /**
- * The client access rule (SPEC section 3) — the one place that decides which client relationships a
- * user may open. The guard calls `clientGate` for every client-scoped route; lists, counts and searches
- * use `accessibleClientsPredicate` in their SQL.
- *
- * Until company settings can switch "Manage user access to clients" on (the client access issue), every
- * company is in the state SPEC describes for the setting off: every user with Read Data (which the
- * route's permission already requires) has access to every live client relationship of the company.
+ * The client access rule of SPEC section 3 — the only place that decides which client relationships a
+ * user may open. While the company's "Manage user access to clients" is off, everyone has access (the
+ * route's permission still applies). While it is on, a user has access when any one of these holds:
  */
-export function accessibleClientsPredicate(_db: Db | Knex.Transaction, user: CurrentUser, entityAlias = 'e') {
+export const ACCESS_PATHS = ['administrator', 'owner', 'share_all', 'whole_company', 'direct', 'group'] as const
+export type AccessPath = (typeof ACCESS_PATHS)[number]
+
+/** What the rule needs to know about a user: the signed-in user, or another one (digests, emails). */
+export type AccessSubject = Pick<CurrentUser, 'id' | 'companyId' | 'permissions' | 'shareAllClients' | 'company'>
+
+type Conn = Db | Knex.Transaction
+
+/**
+ * The rule as one SQL boolean expression over the entity aliased `alias`. Facts about the user that do
+ * not depend on the client (settings, administrator, share-all) are decided here once, so the per-row
+ * part is the owner test and one indexed EXISTS over client_shares. `paths` exists so the
+ * property-based test can prove that dropping any one path is noticed.
+ */
+export function hasAccessSql(
+  db: Conn,
+  user: AccessSubject,
+  alias = 'e',
+  paths: readonly AccessPath[] = ACCESS_PATHS,
+): Knex.Raw {
+  if (!user.company.clientAccessEnabled) return db.raw('true')
+  if (paths.includes('administrator') && user.permissions.has('system_administrator')) return db.raw('true')
+  if (paths.includes('share_all') && user.shareAllClients) return db.raw('true')
+  const perRow: string[] = []
+  const bindings: Knex.RawBinding[] = []
+  if (paths.includes('owner')) {
+    perRow.push(`${alias}.owner_user_id = ?`)
+    bindings.push(user.id)
+  }
+  const shareTests: string[] = []
+  if (paths.includes('whole_company')) shareTests.push('s.whole_company')
+  if (paths.includes('direct')) {
+    shareTests.push('s.user_id = ?')
+    bindings.push(user.id)
+  }
+  if (paths.includes('group')) {
+    shareTests.push('s.group_id IN (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = ?)')
+    bindings.push(user.id)
+  }
+  if (shareTests.length > 0) {
+    perRow.push(
+      `EXISTS (SELECT 1 FROM client_shares s WHERE s.entity_id = ${alias}.id AND (${shareTests.join(' OR ')}))`,
+    )
+  }
+  return perRow.length === 0 ? db.raw('false') : db.raw(`(${perRow.join(' OR ')})`, bindings)
+}
+
+/** Live clients of the user's company that the user may open: for lists, counts, searches, digests. */
+export function accessibleClientsPredicate(db: Conn, user: AccessSubject, alias = 'e') {
   return (query: Knex.QueryBuilder) =>
-    query.where(`${entityAlias}.company_id`, user.companyId).whereNull(`${entityAlias}.deleted_at`)
+    query
+      .where(`${alias}.company_id`, user.companyId)
+      .whereNull(`${alias}.deleted_at`)
+      .where(hasAccessSql(db, user, alias))
+}
+
+/**
+ * The same rule read the other way: the active users of the company who have access to one client
+ * (the reverse of hasAccessSql, used to find whom to email). Checked against the same reference model.
+ */
+export function usersWithAccessSql(db: Conn, entityId: string, alias = 'u'): Knex.Raw {
+  return db.raw(
+    `(
+      NOT c.client_access_enabled
+      OR EXISTS (SELECT 1 FROM user_permissions p WHERE p.user_id = ${alias}.id AND p.permission = 'system_administrator')
+      OR ${alias}.share_all_clients
+      OR EXISTS (SELECT 1 FROM entities oe WHERE oe.id = ? AND oe.owner_user_id = ${alias}.id)
+      OR EXISTS (SELECT 1 FROM client_shares s WHERE s.entity_id = ? AND (
+           s.whole_company OR s.user_id = ${alias}.id
+           OR s.group_id IN (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = ${alias}.id)))
+    )`,
+    [entityId, entityId],
+  )
+}
+
+/** Loads the facts the rule needs about any user of a company (for work done outside a request). */
+export async function accessSubject(db: Conn, userId: string): Promise<AccessSubject | undefined> {
+  const row = await db('users as u')
+    .join('companies as c', 'c.id', 'u.company_id')
+    .where('u.id', userId)
+    .select(
+      'u.id',
+      'u.company_id',
+      'u.share_all_clients',
+      'c.client_access_enabled',
+      'c.allow_sharing',
+      'c.allow_access_requests',
+      db.raw(
+        "coalesce((SELECT array_agg(p.permission) FROM user_permissions p WHERE p.user_id = u.id), '{}') AS granted",
+      ),
+    )
+    .first()
+  if (!row) return undefined
+  return {
+    id: row.id,
+    companyId: row.company_id,
+    permissions: effectivePermissions(row.granted as PermissionKey[]),
+    shareAllClients: row.share_all_clients,
+    company: {
+      clientAccessEnabled: row.client_access_enabled,
+      allowSharing: row.allow_sharing,
+      allowAccessRequests: row.allow_access_requests,
+    },
+  }
 }
 
 export type ClientGateResult = 'allowed' | 'not_found' | 'no_access'
 
-/** A client id from a route: not found (also for another company's or a deleted client) or allowed. */
-export async function clientGate(db: Db, user: CurrentUser, clientId: string): Promise<ClientGateResult> {
+/** A client id from a route: not found (unknown, another company's, deleted), no access, or allowed. */
+export async function clientGate(db: Db, user: AccessSubject, clientId: string): Promise<ClientGateResult> {
   const row = await db('entities as e')
-    .modify(accessibleClientsPredicate(db, user))
-    .where('e.id', clientId)
-    .first('e.id')
-  return row ? 'allowed' : 'not_found'
+    .where({ 'e.company_id': user.companyId, 'e.id': clientId })
+    .whereNull('e.deleted_at')
+    .first('e.id', db.raw('? AS has_access', [hasAccessSql(db, user)]))
+  if (!row) return 'not_found'
+  return row.has_access ? 'allowed' : 'no_access'
+}
+
+/**
+ * Who may share or remove access on a client (SPEC section 3): administrators and the owner always;
+ * with "Allow sharing options" on, every user with access. Whole-company shares and the owner stay with
+ * administrators and the owner.
+ */
+export function sharingRights(user: AccessSubject, client: { owner_user_id: string }, hasAccess: boolean) {
+  const principal = user.permissions.has('system_administrator') || client.owner_user_id === user.id
+  return {
+    mayShare: principal || (user.company.allowSharing && hasAccess),
+    mayShareWithCompany: principal,
+    mayChangeOwner: principal,
+  }
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { accessibleClientsPredicate } from '../access/client-access.js'
+import { hasAccessSql } from '../access/client-access.js'
 import type { Db } from '../db/knex.js'
 import type { CurrentUser } from '../types.js'
 import type { EntityKind, EntityStatus } from './reference.js'
@@ -37,6 +37,8 @@ export function decodeCursor(value: unknown): Cursor | undefined {
 
 export interface EntityListRow {
   id: string
+  /** Without access only the name is shown ("No access"); the other columns are blanked in SQL. */
+  has_access: boolean
   name: string
   kind: EntityKind
   status: EntityStatus
@@ -47,7 +49,10 @@ export interface EntityListRow {
 
 /**
  * One page of client relationships, keyset-paginated over the index of its sort order, so its cost
- * follows the page size and not the number of clients. Returns the rows and whether more lie beyond.
+ * follows the page size and not the number of clients. Every client's name is listed, with a has_access
+ * flag from the access rule in the same query; columns the reader may not see are blanked in SQL. A
+ * filter or sort that would reveal more than names (type, status, owner, last change) lists only
+ * accessible clients. Returns the rows and whether more lie beyond.
  */
 export async function listEntities(
   db: Db,
@@ -55,38 +60,62 @@ export async function listEntities(
   f: EntityListFilters,
 ): Promise<{ rows: EntityListRow[]; hasBefore: boolean; hasAfter: boolean }> {
   const byName = f.sort === 'name'
-  const sortExpr = byName ? 'lower(e.name)' : "to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
-  const q = db('entities as e')
-    .modify(accessibleClientsPredicate(db, user))
-    .join('users as o', 'o.id', 'e.owner_user_id')
+  // Ascending by name; by last change, newest first. "Before" pages are read backwards, then reversed.
+  const ascending = byName !== Boolean(f.before)
+  const direction = ascending ? 'asc' : 'desc'
+  const sortExpr = byName ? 'lower(e.name)' : 'e.updated_at'
+  const access = hasAccessSql(db, user)
+
+  const page = db('entities as e')
+    .where('e.company_id', user.companyId)
+    .whereNull('e.deleted_at')
     .select(
       'e.id',
       'e.name',
       'e.kind',
       'e.status',
-      'o.name as owner_name',
+      'e.owner_user_id',
       'e.updated_at',
-      db.raw(`${sortExpr} AS sort_key`),
+      db.raw('? AS has_access', [access]),
     )
-  if (f.q) q.whereRaw('lower(e.name) LIKE ?', [`%${f.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`])
-  if (f.kind) q.where('e.kind', f.kind)
-  if (f.status) q.where('e.status', f.status)
-  if (f.owner) q.where('e.owner_user_id', f.owner)
-
-  // Ascending by name; by last change, newest first. "Before" pages are read backwards, then reversed.
-  const ascending = byName !== Boolean(f.before)
+    .select(
+      db.raw(
+        byName
+          ? 'lower(e.name) AS sort_key'
+          : `to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS sort_key`,
+      ),
+    )
+  if (f.kind || f.status || f.owner || !byName) page.where(access)
+  if (f.q) page.whereRaw('lower(e.name) LIKE ?', [`%${f.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`])
+  if (f.kind) page.where('e.kind', f.kind)
+  if (f.status) page.where('e.status', f.status)
+  if (f.owner) page.where('e.owner_user_id', f.owner)
   const cursor = f.before ?? f.after
-  const sortCol = byName ? db.raw('lower(e.name)') : db.raw('e.updated_at')
   if (cursor) {
     const key = byName ? cursor.key : db.raw('?::timestamptz', [`${cursor.key}Z`])
     const op = (byName ? !f.before : Boolean(f.before)) ? '>' : '<'
-    q.whereRaw(`(${byName ? 'lower(e.name)' : 'e.updated_at'}, e.id) ${op} (?, ?)`, [key, cursor.id])
+    page.whereRaw(`(${sortExpr}, e.id) ${op} (?, ?)`, [key, cursor.id])
   }
-  q.orderBy([
-    { column: sortCol as unknown as string, order: ascending ? 'asc' : 'desc' },
-    { column: 'e.id', order: ascending ? 'asc' : 'desc' },
-  ]).limit(ENTITIES_PAGE_SIZE + 1)
-  const fetched: EntityListRow[] = await q
+  page.orderByRaw(`${sortExpr} ${direction}, e.id ${direction}`).limit(ENTITIES_PAGE_SIZE + 1)
+
+  const fetched: EntityListRow[] = await db
+    .with('page', page)
+    .from('page as e')
+    .join('users as o', 'o.id', 'e.owner_user_id')
+    .select(
+      'e.id',
+      'e.name',
+      'e.has_access',
+      'e.sort_key',
+      db.raw('CASE WHEN e.has_access THEN e.kind END AS kind'),
+      db.raw('CASE WHEN e.has_access THEN e.status END AS status'),
+      db.raw('CASE WHEN e.has_access THEN o.name END AS owner_name'),
+      db.raw('CASE WHEN e.has_access THEN e.updated_at END AS updated_at'),
+    )
+    .orderBy([
+      { column: 'e.sort_key', order: direction },
+      { column: 'e.id', order: direction },
+    ])
   const more = fetched.length > ENTITIES_PAGE_SIZE
   const rows = fetched.slice(0, ENTITIES_PAGE_SIZE)
   if (f.before) rows.reverse()

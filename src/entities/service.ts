@@ -145,12 +145,25 @@ export function entityAudit(
   })
 }
 
+/** Creates an entity with the company's default access: shared with the whole company, or owner and administrators only. */
 export async function createEntity(db: Db, actor: EntityActor, values: EntityValues): Promise<string> {
   return db.transaction(async (trx) => {
     const [row] = await trx('entities')
-      .insert({ ...values, company_id: actor.user.companyId })
+      .insert({ ...values, company_id: actor.user.companyId, sharing_initialised: true })
       .returning('id')
-    await entityAudit(trx, actor, row.id, 'entity.created', undefined, values)
+    const company = await trx('companies').where({ id: actor.user.companyId }).first('default_access')
+    if (company?.default_access === 'company') {
+      await trx('client_shares').insert({
+        company_id: actor.user.companyId,
+        entity_id: row.id,
+        whole_company: true,
+        created_by: actor.user.id,
+      })
+    }
+    await entityAudit(trx, actor, row.id, 'entity.created', undefined, {
+      ...values,
+      default_access: company?.default_access,
+    })
     return row.id as string
   })
 }

@@ -10,6 +10,10 @@ export interface UserRow {
   email: string
   password_hash: string | null
   active: boolean
+  share_all_clients: boolean
+  client_access_enabled: boolean
+  allow_sharing: boolean
+  allow_access_requests: boolean
   granted: PermissionKey[]
 }
 
@@ -25,6 +29,10 @@ function userWithPermissions(db: Db) {
       'u.email',
       'u.password_hash',
       'u.active',
+      'u.share_all_clients',
+      'c.client_access_enabled',
+      'c.allow_sharing',
+      'c.allow_access_requests',
       db.raw(
         "coalesce((SELECT array_agg(p.permission ORDER BY p.permission) FROM user_permissions p WHERE p.user_id = u.id), '{}') AS granted",
       ),

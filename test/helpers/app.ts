@@ -65,6 +65,7 @@ export async function testApp(
     config: testConfig(overrides),
     db,
     storage: storage ?? new FileSystemStorage(storageDir),
+    digestIntervalMs: 0,
     logger: { level: 'info', stream, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
   })
   extraRoutes?.(app)

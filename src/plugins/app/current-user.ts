@@ -27,6 +27,12 @@ export default fp(
         email: row.email,
         granted: new Set(row.granted),
         permissions: effectivePermissions(row.granted),
+        shareAllClients: row.share_all_clients,
+        company: {
+          clientAccessEnabled: row.client_access_enabled,
+          allowSharing: row.allow_sharing,
+          allowAccessRequests: row.allow_access_requests,
+        },
       }
       request.user = user
       await touchSession(app.db, session.sessionId)

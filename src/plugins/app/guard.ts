@@ -142,7 +142,7 @@ export default fp(
         const clientId = (request.params as Record<string, unknown>)[access.client.slice('params.'.length)]
         const gate = isUuid(clientId) ? await clientGate(app.db, user, clientId) : 'not_found'
         if (gate === 'not_found') throw new NotFoundError('client')
-        if (gate === 'no_access') {
+        if (gate === 'no_access' && !access.withoutClientAccess) {
           return reply
             .code(403)
             .page('errors/no-client-access', { title: 'You do not have access to this client', clientId })

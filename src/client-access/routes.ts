@@ -1,0 +1,304 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { entityActor, routeEntity } from '../entities/routes.js'
+import { FormErrors, text } from '../forms/form-errors.js'
+import { allValues, isUuid, NotFoundError, signedInUser } from '../http/params.js'
+import { isHtmxPartialRequest } from '../plugins/app/render.js'
+import {
+  createGroup,
+  deleteGroup,
+  findGroup,
+  GroupNameTaken,
+  groupDeletionImpact,
+  groupMembers,
+  listGroups,
+  updateGroup,
+} from './groups.js'
+import { decideRequest, findRequest, requestAccess, requestsToDecide } from './requests.js'
+import { readSettings, saveSettings } from './settings.js'
+import {
+  addShare,
+  changeOwner,
+  removeShare,
+  type ShareTarget,
+  SharingRefused,
+  setDigest,
+  sharingView,
+} from './sharing.js'
+
+const ADMIN = { access: { permission: 'system_administrator' } } as const
+const CLIENT = { access: { permission: 'read_data', client: 'params.id' } } as const
+const CLIENT_WITHOUT_ACCESS = {
+  access: { permission: 'read_data', client: 'params.id', withoutClientAccess: true },
+} as const
+
+export default async function clientAccessRoutes(app: FastifyInstance) {
+  // Company settings > Client relationships > Client access
+  const settingsPage = async (reply: FastifyReply, errors = new FormErrors()) => {
+    const user = signedInUser(reply.request)
+    const [settings, groups] = await Promise.all([
+      readSettings(app.db, user.companyId),
+      listGroups(app.db, user.companyId),
+    ])
+    return reply.page('client-access/settings', {
+      title: 'Client access',
+      settings,
+      groups,
+      errors,
+      hours: Array.from({ length: 24 }, (_, h) => h),
+    })
+  }
+  app.get('/settings/client-access', { config: ADMIN }, async (_request, reply) => settingsPage(reply))
+  app.post('/settings/client-access', { config: ADMIN }, async (request, reply) => {
+    const body = request.body as Record<string, unknown>
+    const defaultAccess = text(body, 'default_access')
+    const hour = Number(text(body, 'digest_hour'))
+    const errors = new FormErrors()
+    if (defaultAccess !== 'company' && defaultAccess !== 'owner')
+      errors.add('default_access', 'Choose the default access for new client relationships')
+    if (!Number.isInteger(hour) || hour < 0 || hour > 23) errors.add('digest_hour', 'Choose an hour from the list')
+    if (errors.any) return settingsPage(reply.code(422), errors)
+    const added = await saveSettings(app.db, entityActor(request), {
+      client_access_enabled: body.client_access_enabled === '1',
+      allow_access_requests: body.allow_access_requests === '1',
+      allow_sharing: body.allow_sharing === '1',
+      default_access: defaultAccess as 'company' | 'owner',
+      digest_hour: hour,
+    })
+    reply.flash({
+      kind: 'success',
+      text:
+        added > 0
+          ? `Client access settings saved. ${added} client relationships were shared with the whole company, so nobody lost access.`
+          : 'Client access settings saved.',
+    })
+    return reply.redirect('/settings/client-access', 303)
+  })
+
+  // Groups
+  const groupForm = async (
+    reply: FastifyReply,
+    values: { name: string; members: string[] },
+    group?: { id: string; name: string },
+    errors = new FormErrors(),
+  ) => {
+    const users = await app
+      .db('users')
+      .where({ company_id: signedInUser(reply.request).companyId })
+      .select('id', 'name', 'email', 'active')
+      .orderByRaw('lower(name)')
+    return reply.page('client-access/group-form', {
+      title: group ? `Group: ${group.name}` : 'Create a group',
+      group,
+      values,
+      users,
+      errors,
+    })
+  }
+  const loadGroup = async (request: FastifyRequest<{ Params: { groupId: string } }>) => {
+    const { groupId } = request.params
+    const group = isUuid(groupId) ? await findGroup(app.db, signedInUser(request).companyId, groupId) : undefined
+    if (!group) throw new NotFoundError('group')
+    return group as { id: string; name: string }
+  }
+  const groupInput = (body: unknown) => ({
+    name: text(body, 'name'),
+    members: allValues(body, 'members').filter(isUuid),
+  })
+  const groupErrors = (values: { name: string }) => {
+    const errors = new FormErrors()
+    if (!values.name) errors.add('name', 'Enter the name of the group')
+    else if (values.name.length > 100) errors.add('name', 'Enter a name of at most 100 characters')
+    return errors
+  }
+
+  app.get('/settings/groups/new', { config: ADMIN }, async (_request, reply) =>
+    groupForm(reply, { name: '', members: [] }),
+  )
+  app.post('/settings/groups', { config: ADMIN }, async (request, reply) => {
+    const values = groupInput(request.body)
+    const errors = groupErrors(values)
+    if (!errors.any) {
+      try {
+        await createGroup(app.db, entityActor(request), values.name, values.members)
+        reply.flash({ kind: 'success', text: `The group ${values.name} was created.` })
+        return reply.redirect('/settings/client-access', 303)
+      } catch (error) {
+        if (!(error instanceof GroupNameTaken)) throw error
+        errors.add('name', 'There is already a group with this name')
+      }
+    }
+    return groupForm(reply.code(422), values, undefined, errors)
+  })
+  app.get<{ Params: { groupId: string } }>('/settings/groups/:groupId', { config: ADMIN }, async (request, reply) => {
+    const group = await loadGroup(request)
+    const members = await groupMembers(app.db, group.id)
+    return groupForm(reply, { name: group.name, members: members.map((m) => m.id) }, group)
+  })
+  app.post<{ Params: { groupId: string } }>('/settings/groups/:groupId', { config: ADMIN }, async (request, reply) => {
+    const group = await loadGroup(request)
+    const values = groupInput(request.body)
+    const errors = groupErrors(values)
+    if (!errors.any) {
+      try {
+        await updateGroup(app.db, entityActor(request), group.id, values.name, values.members)
+        reply.flash({ kind: 'success', text: `The group ${values.name} was saved.` })
+        return reply.redirect('/settings/client-access', 303)
+      } catch (error) {
+        if (!(error instanceof GroupNameTaken)) throw error
+        errors.add('name', 'There is already a group with this name')
+      }
+    }
+    return groupForm(reply.code(422), values, group, errors)
+  })
+  app.get<{ Params: { groupId: string } }>(
+    '/settings/groups/:groupId/delete',
+    { config: ADMIN },
+    async (request, reply) => {
+      const group = await loadGroup(request)
+      const impact = await groupDeletionImpact(app.db, group.id)
+      const template = isHtmxPartialRequest(request)
+        ? 'client-access/group-delete-dialog'
+        : 'client-access/group-delete'
+      return reply.page(template, { title: `Delete the group ${group.name}?`, group, impact })
+    },
+  )
+  app.post<{ Params: { groupId: string } }>(
+    '/settings/groups/:groupId/delete',
+    { config: ADMIN },
+    async (request, reply) => {
+      const group = await loadGroup(request)
+      await deleteGroup(app.db, entityActor(request), group.id)
+      reply.flash({ kind: 'success', text: `The group ${group.name} was deleted, with its access to clients.` })
+      return reply.redirect('/settings/client-access', 303)
+    },
+  )
+
+  // Sharing options of one client: a dialog with htmx, a page without JS.
+  const sharingPage = async (
+    request: FastifyRequest<{ Params: { id: string } }>,
+    reply: FastifyReply,
+    errors = new FormErrors(),
+  ) => {
+    const entity = await routeEntity(app, request)
+    const view = await sharingView(app.db, signedInUser(request), entity)
+    const template = isHtmxPartialRequest(request) ? 'sharing/dialog' : 'sharing/page'
+    return reply
+      .code(errors.any ? 422 : 200)
+      .page(template, { title: `Sharing options: ${entity.name}`, entity, view, errors })
+  }
+  app.get<{ Params: { id: string } }>(
+    '/entities/:id/sharing',
+    { config: CLIENT_WITHOUT_ACCESS },
+    async (request, reply) => sharingPage(request, reply),
+  )
+
+  const sharingAction = (
+    path: string,
+    config: typeof CLIENT | typeof CLIENT_WITHOUT_ACCESS,
+    field: string,
+    act: (
+      request: FastifyRequest<{ Params: { id: string; shareId?: string } }>,
+      entity: Awaited<ReturnType<typeof routeEntity>>,
+    ) => Promise<string>,
+  ) =>
+    app.post<{ Params: { id: string; shareId?: string } }>(path, { config }, async (request, reply) => {
+      const entity = await routeEntity(app, request)
+      try {
+        reply.flash({ kind: 'success', text: await act(request, entity) })
+        return reply.redirect(`/entities/${entity.id}/sharing`, 303)
+      } catch (error) {
+        if (!(error instanceof SharingRefused)) throw error
+        return sharingPage(request, reply, new FormErrors().add(field, error.message))
+      }
+    })
+
+  sharingAction('/entities/:id/sharing/add', CLIENT, 'share_with', async (request, entity) => {
+    const choice = text(request.body, 'share_with')
+    const [kind, id] = choice.split(':')
+    let target: ShareTarget
+    if (choice === 'company') target = { kind: 'company' }
+    else if ((kind === 'user' || kind === 'group') && isUuid(id)) target = { kind, id }
+    else throw new SharingRefused('Choose a user, a group or the whole company.')
+    const label = await addShare(app.db, entityActor(request), entity, target)
+    return `${entity.name} is now shared with ${label}.`
+  })
+  sharingAction('/entities/:id/sharing/:shareId/remove', CLIENT, 'share_with', async (request, entity) => {
+    const shareId = request.params.shareId
+    if (!isUuid(shareId)) throw new SharingRefused('That access was already removed.')
+    const label = await removeShare(app.db, entityActor(request), entity, shareId)
+    return `${label} no longer has access through this share.`
+  })
+  sharingAction('/entities/:id/owner', CLIENT, 'owner', async (request, entity) => {
+    const ownerId = text(request.body, 'owner')
+    if (!isUuid(ownerId)) throw new SharingRefused('Choose an active user of your company as owner.')
+    return `The owner is now ${await changeOwner(app.db, entityActor(request), entity, ownerId)}.`
+  })
+  sharingAction('/entities/:id/digest', CLIENT, 'digest', async (request, entity) => {
+    const receive = (request.body as Record<string, unknown>).digest === '1'
+    await setDigest(app.db, signedInUser(request), entity.id, receive)
+    return receive
+      ? `You will receive ${entity.name} in your daily digest.`
+      : `${entity.name} is left out of your daily digest.`
+  })
+  sharingAction('/entities/:id/access-requests', CLIENT_WITHOUT_ACCESS, 'message', async (request, entity) => {
+    const message = text(request.body, 'message')
+    if (message.length > 2000) throw new SharingRefused('Enter a message of at most 2,000 characters.')
+    await requestAccess(app.db, entityActor(request), entity, message, app.config.publicUrl)
+    return 'Your request was sent to the people who can share this client. You will get an email with their answer.'
+  })
+
+  // Access requests to decide
+  app.get('/access-requests', { config: { access: { permission: 'read_data' } } }, async (request, reply) =>
+    reply.page('client-access/requests', {
+      title: 'Access requests',
+      requests: await requestsToDecide(app.db, signedInUser(request)),
+    }),
+  )
+  app.get<{ Params: { requestId: string } }>(
+    '/access-requests/:requestId',
+    { config: { access: { permission: 'read_data' } } },
+    async (request, reply) => {
+      const { requestId } = request.params
+      const found = isUuid(requestId)
+        ? await findRequest(app.db, signedInUser(request).companyId, requestId)
+        : undefined
+      const decidable = found && (await requestsToDecide(app.db, signedInUser(request))).some((r) => r.id === found.id)
+      if (!found || (found.status === 'pending' && !decidable)) throw new NotFoundError('request')
+      return reply.page('client-access/request', {
+        title: `Access request for ${found.entity_name}`,
+        request: found,
+        errors: new FormErrors(),
+      })
+    },
+  )
+  for (const decision of ['grant', 'decline'] as const) {
+    app.post<{ Params: { requestId: string } }>(
+      `/access-requests/:requestId/${decision}`,
+      { config: { access: { permission: 'read_data' } } },
+      async (request, reply) => {
+        const { requestId } = request.params
+        if (!isUuid(requestId)) throw new NotFoundError('request')
+        try {
+          const result = await decideRequest(
+            app.db,
+            entityActor(request),
+            requestId,
+            decision,
+            text(request.body, 'reason').slice(0, 2000),
+          )
+          reply.flash({
+            kind: 'success',
+            text:
+              decision === 'grant'
+                ? `${result.requester} now has access to ${result.entity}.`
+                : `The request of ${result.requester} was declined.`,
+          })
+        } catch (error) {
+          if (!(error instanceof SharingRefused)) throw error
+          reply.flash({ kind: 'error', text: error.message })
+        }
+        return reply.redirect('/access-requests', 303)
+      },
+    )
+  }
+}
