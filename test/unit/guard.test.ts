@@ -24,19 +24,35 @@ t.test('public, authenticated and permission declarations are accepted', async (
 
 t.test('a client-scoped route must take its client from a parameter its URL has', async (t) => {
   t.same(
-    checkDeclaration({ method: 'GET', url: '/e/:id', config: { access: { permission: 'read_data', client: 'params.id' } } }),
+    checkDeclaration({
+      method: 'GET',
+      url: '/e/:id',
+      config: { access: { permission: 'read_data', client: 'params.id' } },
+    }),
     { permission: 'read_data', client: 'params.id' },
   )
   t.throws(
-    () => checkDeclaration({ method: 'GET', url: '/e/:id', config: { access: { permission: 'read_data', client: 'params.entityId' } } }),
+    () =>
+      checkDeclaration({
+        method: 'GET',
+        url: '/e/:id',
+        config: { access: { permission: 'read_data', client: 'params.entityId' } },
+      }),
     /which its URL does not have/,
   )
   t.same(
-    checkDeclaration({ method: 'GET', url: '/bin', config: { access: { permission: ['delete_entities', 'permanently_delete_documents'] } } }),
+    checkDeclaration({
+      method: 'GET',
+      url: '/bin',
+      config: { access: { permission: ['delete_entities', 'permanently_delete_documents'] } },
+    }),
     { permission: ['delete_entities', 'permanently_delete_documents'] },
     'a list means any one of them',
   )
-  t.throws(() => checkDeclaration({ method: 'GET', url: '/x', config: { access: { permission: [] } } }), /unknown permission/)
+  t.throws(
+    () => checkDeclaration({ method: 'GET', url: '/x', config: { access: { permission: [] } } }),
+    /unknown permission/,
+  )
 })
 
 t.test('only same-site paths are accepted as a return address', async (t) => {
