@@ -180,11 +180,14 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     errors = new FormErrors(),
   ) => {
     const entity = await routeEntity(app, request)
-    const view = await sharingView(app.db, signedInUser(request), entity)
+    const find = String((request.query as Record<string, unknown> | undefined)?.find ?? '')
+      .trim()
+      .slice(0, 100)
+    const view = await sharingView(app.db, signedInUser(request), entity, find)
     const template = isHtmxPartialRequest(request) ? 'sharing/dialog' : 'sharing/page'
     return reply
       .code(errors.any ? 422 : 200)
-      .page(template, { title: `Sharing options: ${entity.name}`, entity, view, errors })
+      .page(template, { title: `Sharing options: ${entity.name}`, entity, view, errors, find })
   }
   app.get<{ Params: { id: string } }>(
     '/entities/:id/sharing',

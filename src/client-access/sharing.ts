@@ -30,8 +30,13 @@ export async function userHasAccess(
   return Boolean(row?.ok)
 }
 
-/** Everything the Sharing options dialog shows to this user about this client. */
-export async function sharingView(db: Db, user: AccessSubject, entity: Entity): Promise<SharingView> {
+export const CANDIDATES_SHOWN = 20
+
+/**
+ * Everything the Sharing options dialog shows to this user about this client. Users to add are found by
+ * name (`find`), at most 20 at a time, so the dialog stays small in a company of thousands.
+ */
+export async function sharingView(db: Db, user: AccessSubject, entity: Entity, find = ''): Promise<SharingView> {
   const [hasAccess, shares, optOut, pending] = await Promise.all([
     userHasAccess(db, user, entity.id),
     db('client_shares as s')
@@ -52,23 +57,30 @@ export async function sharingView(db: Db, user: AccessSubject, entity: Entity): 
   let candidateUsers: { id: string; name: string }[] = []
   let candidateGroups: { id: string; name: string }[] = []
   if (rights.mayShare) {
+    const like = `%${find.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
     ;[candidateUsers, candidateGroups] = await Promise.all([
-      db('users')
-        .where({ company_id: user.companyId, active: true })
-        .whereNotIn(
-          'id',
-          users.map((u) => u.id),
-        )
-        .select('id', 'name')
-        .orderByRaw('lower(name)'),
+      find
+        ? db('users')
+            .where({ company_id: user.companyId, active: true })
+            .whereNotIn(
+              'id',
+              users.map((u) => u.id),
+            )
+            .whereILike('name', like)
+            .select('id', 'name')
+            .orderByRaw('lower(name)')
+            .limit(CANDIDATES_SHOWN)
+        : Promise.resolve([]),
       db('groups')
         .where({ company_id: user.companyId })
         .whereNotIn(
           'id',
           groups.map((g) => g.id),
         )
+        .whereILike('name', like)
         .select('id', 'name')
-        .orderByRaw('lower(name)'),
+        .orderByRaw('lower(name)')
+        .limit(CANDIDATES_SHOWN),
     ])
   }
   return {

@@ -93,10 +93,7 @@ export default async function entityRoutes(app: FastifyInstance) {
         after: decodeCursor(q.after),
         before: decodeCursor(q.before),
       }
-      const [{ rows, hasBefore, hasAfter }, owners] = await Promise.all([
-        listEntities(app.db, user, filters),
-        activeUsersOf(app.db, user.companyId),
-      ])
+      const { rows, hasBefore, hasAfter } = await listEntities(app.db, user, filters)
       const base = {
         q: filters.q,
         kind: filters.kind,
@@ -111,7 +108,6 @@ export default async function entityRoutes(app: FastifyInstance) {
         title: 'Client relationships',
         filters,
         rows,
-        owners,
         ...reference,
         prevUrl:
           hasBefore && first
