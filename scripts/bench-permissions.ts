@@ -7,19 +7,13 @@
 import { performance } from 'node:perf_hooks'
 import { PERMISSION_KEYS } from '../src/access/permissions.js'
 import { buildApp } from '../src/app.js'
-import { createDb } from '../src/db/knex.js'
 import { testConfig, Visitor } from '../test/helpers/app.js'
 import { aCompany, aUser, PASSWORD } from '../test/helpers/factories.js'
-import { prepareTestServer, TEMPLATE_DB, withDatabase } from './test-database.js'
+import { benchDatabase, prepareTestServer } from './test-database.js'
 
 const USERS = 2000
 const server = await prepareTestServer()
-const name = 'kyc_bench_permissions'
-const admin = createDb(server.adminUrl)
-await admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-await admin.raw(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`)
-await admin.destroy()
-const db = createDb(withDatabase(server.adminUrl, name))
+const db = await benchDatabase(server.adminUrl, 'kyc_bench_permissions')
 
 const company = await aCompany(db, 'Bench Co')
 const other = await aCompany(db, 'Other Co')

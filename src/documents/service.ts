@@ -79,22 +79,24 @@ export async function uploadDocument(
   }
 }
 
+const DOCUMENT_COLUMNS = [
+  'd.id',
+  'd.entity_id',
+  'd.original_name',
+  'd.media_type',
+  'd.size_bytes',
+  'd.storage_key',
+  'd.created_at',
+  'u.name as uploader_name',
+  'd.deleted_at',
+]
+
 export async function documentsOf(db: Db, companyId: string, entityId: string): Promise<DocumentRow[]> {
   return db('documents as d')
     .leftJoin('users as u', 'u.id', 'd.uploaded_by')
     .where({ 'd.company_id': companyId, 'd.entity_id': entityId })
     .whereNull('d.deleted_at')
-    .select(
-      'd.id',
-      'd.entity_id',
-      'd.original_name',
-      'd.media_type',
-      'd.size_bytes',
-      'd.storage_key',
-      'd.created_at',
-      'u.name as uploader_name',
-      'd.deleted_at',
-    )
+    .select(DOCUMENT_COLUMNS)
     .orderBy('d.created_at', 'desc')
 }
 
@@ -110,17 +112,7 @@ export async function findDocument(
     .leftJoin('users as u', 'u.id', 'd.uploaded_by')
     .where({ 'd.company_id': companyId, 'd.id': documentId })
     .whereNull('e.deleted_at')
-    .select(
-      'd.id',
-      'd.entity_id',
-      'd.original_name',
-      'd.media_type',
-      'd.size_bytes',
-      'd.storage_key',
-      'd.created_at',
-      'u.name as uploader_name',
-      'd.deleted_at',
-    )
+    .select(DOCUMENT_COLUMNS)
   if (where.entityId) q.andWhere('d.entity_id', where.entityId)
   if (where.deleted) q.whereNotNull('d.deleted_at')
   else q.whereNull('d.deleted_at')

@@ -161,18 +161,22 @@ const ENTITY_COLUMNS = [
   'e.deleted_at',
 ]
 
+function entityOfCompany(db: Db | Knex.Transaction, companyId: string, id: string, deleted: boolean) {
+  return db('entities as e')
+    .join('users as o', 'o.id', 'e.owner_user_id')
+    .where({ 'e.company_id': companyId, 'e.id': id })
+    .modify((q) => (deleted ? q.whereNotNull('e.deleted_at') : q.whereNull('e.deleted_at')))
+    .select(...ENTITY_COLUMNS, db.raw("to_char(e.date_of_birth, 'YYYY-MM-DD') AS date_of_birth"))
+    .first()
+}
+
 /** A live entity of the company (the guard has already admitted the user to it). */
 export async function findEntity(
   db: Db | Knex.Transaction,
   companyId: string,
   id: string,
 ): Promise<Entity | undefined> {
-  return db('entities as e')
-    .join('users as o', 'o.id', 'e.owner_user_id')
-    .where({ 'e.company_id': companyId, 'e.id': id })
-    .whereNull('e.deleted_at')
-    .select(...ENTITY_COLUMNS, db.raw("to_char(e.date_of_birth, 'YYYY-MM-DD') AS date_of_birth"))
-    .first()
+  return entityOfCompany(db, companyId, id, false)
 }
 
 /** A soft-deleted entity of the company (in the recycle bin). */
@@ -181,12 +185,7 @@ export async function findDeletedEntity(
   companyId: string,
   id: string,
 ): Promise<Entity | undefined> {
-  return db('entities as e')
-    .join('users as o', 'o.id', 'e.owner_user_id')
-    .where({ 'e.company_id': companyId, 'e.id': id })
-    .whereNotNull('e.deleted_at')
-    .select(...ENTITY_COLUMNS, db.raw("to_char(e.date_of_birth, 'YYYY-MM-DD') AS date_of_birth"))
-    .first()
+  return entityOfCompany(db, companyId, id, true)
 }
 
 export async function activeUsersOf(db: Db, companyId: string): Promise<{ id: string; name: string }[]> {
