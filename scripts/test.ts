@@ -6,12 +6,18 @@ import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { ROOT_DIR } from '../src/config.js'
+import { chromiumStatus } from '../test/helpers/browser.js'
 import { prepareTestServer, TEMPLATE_DB } from './test-database.js'
 
 // The raw TAP of this run, counted at the end (per process, so two runs never mix their counts).
 const outDir = path.join(ROOT_DIR, '.tap', 'raw')
 mkdirSync(outDir, { recursive: true })
 const rawFile = path.join(outDir, `run-${process.pid}.tap`)
+
+// Say it loudly, before tap hides test output: without Chromium the browser suite is skipped (or, with
+// CI=true, fails).
+const chromium = chromiumStatus()
+if (!chromium.found) process.stderr.write(`\n!!!!!!!! ${chromium.line}\n\n`)
 
 const server = await prepareTestServer()
 const args = [

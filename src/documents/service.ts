@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream'
 import type { Knex } from 'knex'
 import type { Db } from '../db/knex.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
-import { ALLOWED_DESCRIPTION, detectAllowedType } from './file-types.js'
+import { ALLOWED_DESCRIPTION, detectAllowedType, isControlCharacter } from './file-types.js'
 import type { DocumentStorage } from './storage.js'
 
 export class UploadRefused extends Error {}
@@ -22,8 +22,9 @@ export interface DocumentRow {
 /** A name for display and Content-Disposition: no path, no control characters, at most 255 characters. */
 export function cleanFileName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? ''
-  const cleaned = base
-    .replace(/[\u0000-\u001F\u007F"]/g, '')
+  const cleaned = [...base]
+    .filter((ch) => !isControlCharacter(ch) && ch !== '"')
+    .join('')
     .trim()
     .slice(0, 255)
   return cleaned || 'document'

@@ -92,7 +92,7 @@ t.test('each of the six ways to have access, and nothing else', async (t) => {
 t.test(
   'without access: the list shows the name and “No access” only; every client-scoped route is refused',
   async (t) => {
-    const { app, db, admin, alice, client, open, v, enable } = await setup(t)
+    const { app, db, admin, alice, client, v, enable } = await setup(t)
     await enable()
     await db('client_shares').where({ entity_id: client.id }).delete()
     await db('entities').where({ id: client.id }).update({ status: 'serviced_client', notes: 'confidential' })
@@ -178,7 +178,7 @@ t.test('sharing options: who may share what', async (t) => {
   // Alice has access, but sharing options are off: she cannot share.
   const a = await v(alice)
   const alicePage = await a.get(`/entities/${client.id}/sharing`)
-  t.notMatch(alicePage.body, 'action="/entities/' + client.id + '/sharing/add"')
+  t.notMatch(alicePage.body, `action="/entities/${client.id}/sharing/add"`)
   const refused = await a.post(`/entities/${client.id}/sharing/add`, { share_with: `user:${bob.id}` })
   t.equal(refused.statusCode, 422)
   t.match(visibleText(refused.body), 'You cannot share this client.')

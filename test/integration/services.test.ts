@@ -36,7 +36,7 @@ t.test(
     await e.login(editor.email, PASSWORD)
     t.equal((await e.get('/settings/services')).statusCode, 403)
     const page = await e.get(`/entities/${entity.id}`)
-    t.match(page.body, '<option value="' + audit.id + '">Audit (high risk)</option>')
+    t.match(page.body, `<option value="${audit.id}">Audit (high risk)</option>`)
     t.equal((await e.post(`/entities/${entity.id}/services`, { service_id: foreignService.id })).statusCode, 303)
     t.equal((await db('entity_services')).length, 0, 'another company’s service cannot be allocated')
     await e.post(`/entities/${entity.id}/services`, { service_id: audit.id })

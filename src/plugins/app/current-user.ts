@@ -15,7 +15,7 @@ export default fp(
       const { session } = request
       if (!session?.userId) return
       const row = await findUserById(app.db, session.userId)
-      if (!row || !row.active || row.company_id !== session.companyId) {
+      if (!row?.active || row.company_id !== session.companyId) {
         await session.destroy()
         return
       }
