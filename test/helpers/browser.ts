@@ -146,6 +146,8 @@ export class BrowserSession {
       const request = response.request()
       if (!request.isNavigationRequest() || response.frame() !== page.mainFrame()) return
       if (response.status() >= 300 && response.status() < 400) return
+      // A download (Content-Disposition: attachment) leaves the page where it was: it is no page to check.
+      if (/^\s*attachment/i.test(response.headers()['content-disposition'] ?? '')) return
       const body = response.text()
       body.catch(() => undefined)
       this.documents.push({ url: response.url(), status: response.status(), body, checked: false })

@@ -96,7 +96,7 @@ t.test('creating a client relationship: errors listed and linked, values kept, a
   t.match(bad.body, '<a href="#nationality">Choose a country from the list</a>')
   t.match(
     bad.body,
-    '<a href="#status">Setting “Serviced client (business relationship)” needs the permission Set Serviced Clients</a>',
+    '<a href="#relationship-status">Setting “Serviced client (business relationship)” needs the permission Set Serviced Clients</a>',
   )
   t.match(bad.body, 'kept &lt;b&gt;notes&lt;/b&gt;', 'notes kept, escaped')
   t.match(bad.body, 'value="2999-01-01"')
