@@ -24,6 +24,8 @@ export interface Config {
   mailFrom: string
   /** Largest document upload, in bytes (MAX_UPLOAD_MB). */
   maxUploadBytes: number
+  /** Compile each template once (production); in development templates are re-read on every render. */
+  cacheTemplates: boolean
 }
 
 export const ROOT_DIR = path.resolve(import.meta.dirname, '..')
@@ -70,5 +72,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: env.SMTP_URL || undefined,
     mailFrom: env.MAIL_FROM ?? 'KYC Desk <no-reply@kyc-desk.invalid>',
     maxUploadBytes: intFrom(env.MAX_UPLOAD_MB, 20, 'MAX_UPLOAD_MB') * 1024 * 1024,
+    cacheTemplates: production,
   }
 }

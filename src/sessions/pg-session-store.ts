@@ -55,8 +55,22 @@ export class PgSessionStore {
   }
 }
 
-/** Marks a session as seen, at most once a minute, so idle time is measured without a write per request. */
-export async function touchSession(db: Db, sid: string): Promise<void> {
+const TOUCH_EVERY_MS = 60_000
+/** When this process last marked each session seen; bounded, entries are dropped once stale. */
+const lastTouched = new Map<string, number>()
+
+/**
+ * Marks a session as seen at most once a minute, so idle time is measured without a write (or even a
+ * query) per request. Each process remembers its own last write; the UPDATE's condition keeps several
+ * processes from writing more often than that between them.
+ */
+export async function touchSession(db: Db, sid: string, now = Date.now()): Promise<void> {
+  const last = lastTouched.get(sid)
+  if (last !== undefined && now - last < TOUCH_EVERY_MS) return
+  if (lastTouched.size > 50_000) {
+    for (const [key, at] of lastTouched) if (now - at >= TOUCH_EVERY_MS) lastTouched.delete(key)
+  }
+  lastTouched.set(sid, now)
   await db('sessions')
     .where({ sid })
     .whereRaw("last_seen_at < now() - interval '1 minute'")

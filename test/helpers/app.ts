@@ -27,6 +27,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     smtpUrl: undefined,
     mailFrom: 'KYC Desk <no-reply@kyc.test>',
     maxUploadBytes: 1024 * 1024,
+    cacheTemplates: false,
     ...overrides,
   }
 }

@@ -11,7 +11,7 @@ export default fp(
     await app.register(view, {
       engine: { eta: new Eta({ autoEscape: true, autoTrim: false }) },
       templates: path.join(ROOT_DIR, 'views'),
-      production: app.config.production,
+      production: app.config.cacheTemplates,
     })
     // serve: false — the route is declared in src/assets/routes.ts like every other route.
     await app.register(fastifyStatic, { root: path.join(ROOT_DIR, 'public'), serve: false })
