@@ -1,6 +1,7 @@
 import type { FastifySessionObject } from '@fastify/session'
 import type { Knex } from 'knex'
 import type { Db } from '../db/knex.js'
+import { type UserRow, userWithPermissions } from '../users/queries.js'
 
 type Callback = (err?: unknown) => void
 type GetCallback = (err: unknown, session?: FastifySessionObject | null) => void
@@ -16,6 +17,12 @@ export interface SessionTimeouts {
  * server process. A session past its idle or absolute timeout is never returned.
  */
 export class PgSessionStore {
+  /**
+   * The user row read with each session (same query), handed to the current-user hook of the same request
+   * by takeUser(), so a signed-in request costs one round trip for both. Entries live for that one hand-over.
+   */
+  private readonly usersRead = new Map<string, UserRow | null>()
+
   constructor(
     private readonly db: Db,
     private readonly timeouts: SessionTimeouts,
@@ -38,13 +45,26 @@ export class PgSessionStore {
   }
 
   get(sid: string, callback: GetCallback): void {
-    this.db('sessions')
-      .select('data')
-      .where({ sid })
-      .whereRaw('last_seen_at > now() - make_interval(mins => ?)', [this.timeouts.idleMinutes])
-      .whereRaw('created_at > now() - make_interval(hours => ?)', [this.timeouts.absoluteHours])
-      .first()
-      .then((row: { data: FastifySessionObject } | undefined) => callback(null, row ? row.data : null), callback)
+    this.db('sessions as s')
+      .leftJoin(this.db.raw('LATERAL (?) AS su ON true', [userWithPermissions(this.db).whereRaw('u.id = s.user_id')]))
+      .where('s.sid', sid)
+      .whereRaw('s.last_seen_at > now() - make_interval(mins => ?)', [this.timeouts.idleMinutes])
+      .whereRaw('s.created_at > now() - make_interval(hours => ?)', [this.timeouts.absoluteHours])
+      .first('s.data', this.db.raw('CASE WHEN su.id IS NULL THEN NULL ELSE to_jsonb(su) END AS user_row'))
+      .then((row: { data: FastifySessionObject; user_row: UserRow | null } | undefined) => {
+        if (row) {
+          if (this.usersRead.size > 10_000) this.usersRead.clear()
+          this.usersRead.set(sid, row.user_row)
+        }
+        callback(null, row ? row.data : null)
+      }, callback)
+  }
+
+  /** The user read with this session in this request, if any (undefined when it was not read). */
+  takeUser(sid: string): UserRow | null | undefined {
+    const row = this.usersRead.get(sid)
+    this.usersRead.delete(sid)
+    return row
   }
 
   destroy(sid: string, callback: Callback): void {

@@ -18,7 +18,7 @@ export interface UserRow {
 }
 
 /** One user with their company name and granted permissions, in one query. */
-function userWithPermissions(db: Db) {
+export function userWithPermissions(db: Db) {
   return db('users as u')
     .join('companies as c', 'c.id', 'u.company_id')
     .select(

@@ -14,7 +14,9 @@ export default fp(
     app.addHook('onRequest', async (request) => {
       const { session } = request
       if (!session?.userId) return
-      const row = await findUserById(app.db, session.userId)
+      // Usually read together with the session (one round trip); read here when it was not.
+      const prefetched = app.sessionStore.takeUser(session.sessionId)
+      const row = prefetched === undefined ? await findUserById(app.db, session.userId) : (prefetched ?? undefined)
       if (!row?.active || row.company_id !== session.companyId) {
         await session.destroy()
         return

@@ -6,6 +6,12 @@ import session from '@fastify/session'
 import fp from 'fastify-plugin'
 import { PgSessionStore } from '../../sessions/pg-session-store.js'
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    sessionStore: PgSessionStore
+  }
+}
+
 /**
  * Form bodies (urlencoded and multipart), cookies, database-backed sessions and CSRF tokens kept in the session. The session is
  * written only when it changes (saveUninitialized: false, rolling: false); idle and absolute timeouts
@@ -18,13 +24,15 @@ export default fp(
     // Uploads are streamed by the handler; one file per request, size-limited here.
     await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, parts: 12 } })
     await app.register(cookie)
+    const store = new PgSessionStore(app.db, {
+      idleMinutes: config.idleTimeoutMinutes,
+      absoluteHours: config.absoluteTimeoutHours,
+    })
+    app.decorate('sessionStore', store)
     await app.register(session, {
       secret: config.sessionSecret,
       cookieName: config.production ? '__Host-kyc.sid' : 'kyc.sid',
-      store: new PgSessionStore(app.db, {
-        idleMinutes: config.idleTimeoutMinutes,
-        absoluteHours: config.absoluteTimeoutHours,
-      }),
+      store,
       saveUninitialized: false,
       rolling: false,
       cookie: {
