@@ -27,3 +27,31 @@ export async function writeAudit(db: Knex | Knex.Transaction, entry: AuditEntry)
     ip: entry.ip ?? null,
   })
 }
+
+/** Who acts in a request: the signed-in user and their address. */
+export interface AuditActor {
+  user: { id: string; companyId: string }
+  ip: string
+}
+
+/** One audit row about a target of one type (entity, group, …), by the acting user, in the caller's transaction. */
+export function auditTarget(
+  db: Knex | Knex.Transaction,
+  actor: AuditActor,
+  targetType: string,
+  targetId: string,
+  action: string,
+  before?: unknown,
+  after?: unknown,
+): Promise<void> {
+  return writeAudit(db, {
+    companyId: actor.user.companyId,
+    actorUserId: actor.user.id,
+    action,
+    targetType,
+    targetId,
+    before,
+    after,
+    ip: actor.ip,
+  })
+}

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { writeAudit } from '../audit/audit.js'
+import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import type { EntityActor } from '../entities/service.js'
 
@@ -46,16 +46,7 @@ function audit(
   before?: unknown,
   after?: unknown,
 ) {
-  return writeAudit(trx, {
-    companyId: actor.user.companyId,
-    actorUserId: actor.user.id,
-    action,
-    targetType: 'group',
-    targetId: groupId,
-    before,
-    after,
-    ip: actor.ip,
-  })
+  return auditTarget(trx, actor, 'group', groupId, action, before, after)
 }
 
 /** Only users of the actor's company can be members: others are silently not found. */

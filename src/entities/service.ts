@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { writeAudit } from '../audit/audit.js'
+import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import { FormErrors } from '../forms/form-errors.js'
 import type { CurrentUser } from '../types.js'
@@ -133,16 +133,7 @@ export function entityAudit(
   before?: unknown,
   after?: unknown,
 ) {
-  return writeAudit(trx, {
-    companyId: actor.user.companyId,
-    actorUserId: actor.user.id,
-    action,
-    targetType: 'entity',
-    targetId: entityId,
-    before,
-    after,
-    ip: actor.ip,
-  })
+  return auditTarget(trx, actor, 'entity', entityId, action, before, after)
 }
 
 /** Creates an entity with the company's default access: shared with the whole company, or owner and administrators only. */
