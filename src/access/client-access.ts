@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import type { Db } from '../db/knex.js'
+import { type Db, hotRead } from '../db/knex.js'
 import type { CurrentUser } from '../types.js'
 import { effectivePermissions, type PermissionKey } from './permissions.js'
 
@@ -117,10 +117,13 @@ export type ClientGateResult = 'allowed' | 'not_found' | 'no_access'
 
 /** A client id from a route: not found (unknown, another company's, deleted), no access, or allowed. */
 export async function clientGate(db: Db, user: AccessSubject, clientId: string): Promise<ClientGateResult> {
-  const row = await db('entities as e')
-    .where({ 'e.company_id': user.companyId, 'e.id': clientId })
-    .whereNull('e.deleted_at')
-    .first('e.id', db.raw('? AS has_access', [hasAccessSql(db, user)]))
+  const row = await hotRead<{ has_access: boolean } | undefined>(
+    db,
+    db('entities as e')
+      .where({ 'e.company_id': user.companyId, 'e.id': clientId })
+      .whereNull('e.deleted_at')
+      .first('e.id', db.raw('? AS has_access', [hasAccessSql(db, user)])),
+  )
   if (!row) return 'not_found'
   return row.has_access ? 'allowed' : 'no_access'
 }

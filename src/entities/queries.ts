@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import { hasAccessSql } from '../access/client-access.js'
-import type { Db } from '../db/knex.js'
+import { type Db, hotRead } from '../db/knex.js'
 import type { CurrentUser } from '../types.js'
 import type { EntityKind, EntityStatus } from './reference.js'
 
@@ -93,7 +93,7 @@ export async function listEntities(
   }
   page.orderByRaw(`${sortExpr} ${direction}, e.id ${direction}`).limit(ENTITIES_PAGE_SIZE + 1)
 
-  const fetched: EntityListRow[] = await db
+  const query = db
     .withMaterialized('page', page)
     .from(db.raw('page AS e'))
     .crossJoin(db.raw('LATERAL (SELECT ? AS has_access OFFSET 0) AS acc', [revealing ? db.raw('true') : access]))
@@ -114,6 +114,9 @@ export async function listEntities(
       { column: 'e.sort_key', order: direction },
       { column: 'e.id', order: direction },
     ])
+  // A page of the list is a hot read (prepared, pipelined), except a search: whether the trigram index or the
+  // name order serves it best depends on how rare its text is, which only a plan made for that text can weigh.
+  const fetched: EntityListRow[] = f.q ? await query : await hotRead(db, query)
   const more = fetched.length > ENTITIES_PAGE_SIZE
   const rows = fetched.slice(0, ENTITIES_PAGE_SIZE)
   if (f.before) rows.reverse()

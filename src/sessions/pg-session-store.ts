@@ -1,6 +1,6 @@
 import type { FastifySessionObject } from '@fastify/session'
 import type { Knex } from 'knex'
-import type { Db } from '../db/knex.js'
+import { type Db, hotRead } from '../db/knex.js'
 import { type UserRow, userWithPermissions } from '../users/queries.js'
 
 type Callback = (err?: unknown) => void
@@ -45,19 +45,19 @@ export class PgSessionStore {
   }
 
   get(sid: string, callback: GetCallback): void {
-    this.db('sessions as s')
+    const query = this.db('sessions as s')
       .leftJoin(this.db.raw('LATERAL (?) AS su ON true', [userWithPermissions(this.db).whereRaw('u.id = s.user_id')]))
       .where('s.sid', sid)
       .whereRaw('s.last_seen_at > now() - make_interval(mins => ?)', [this.timeouts.idleMinutes])
       .whereRaw('s.created_at > now() - make_interval(hours => ?)', [this.timeouts.absoluteHours])
       .first('s.data', this.db.raw('CASE WHEN su.id IS NULL THEN NULL ELSE to_jsonb(su) END AS user_row'))
-      .then((row: { data: FastifySessionObject; user_row: UserRow | null } | undefined) => {
-        if (row) {
-          if (this.usersRead.size > 10_000) this.usersRead.clear()
-          this.usersRead.set(sid, row.user_row)
-        }
-        callback(null, row ? row.data : null)
-      }, callback)
+    hotRead<{ data: FastifySessionObject; user_row: UserRow | null } | undefined>(this.db, query).then((row) => {
+      if (row) {
+        if (this.usersRead.size > 10_000) this.usersRead.clear()
+        this.usersRead.set(sid, row.user_row)
+      }
+      callback(null, row ? row.data : null)
+    }, callback)
   }
 
   /** The user read with this session in this request, if any (undefined when it was not read). */
