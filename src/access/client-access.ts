@@ -19,7 +19,7 @@ type Conn = Db | Knex.Transaction
 /**
  * The rule as one SQL boolean expression over the entity aliased `alias`. Facts about the user that do
  * not depend on the client (settings, administrator, share-all) are decided here once, so the per-row
- * part is the owner test and three indexed EXISTS over client_shares. `paths` exists so the
+ * part is the owner test and one indexed EXISTS over the client's shares. `paths` exists so the
  * property-based test can prove that dropping any one path is noticed.
  */
 export function hasAccessSql(
@@ -37,19 +37,23 @@ export function hasAccessSql(
     perRow.push(`${alias}.owner_user_id = ?`)
     bindings.push(user.id)
   }
-  // One EXISTS per kind of share, each answered by its own unique index on client_shares.
-  if (paths.includes('whole_company')) {
-    perRow.push(`EXISTS (SELECT 1 FROM client_shares s WHERE s.entity_id = ${alias}.id AND s.whole_company)`)
-  }
+  // Every kind of share in one EXISTS, answered by one index-only probe of the client's shares
+  // (client_shares_by_entity_idx). The user's groups are an uncorrelated subquery, which PostgreSQL reads
+  // once per statement into a hash (a "hashed SubPlan"), not once per client.
+  const shareTests: string[] = []
+  if (paths.includes('whole_company')) shareTests.push('s.whole_company')
   if (paths.includes('direct')) {
-    perRow.push(`EXISTS (SELECT 1 FROM client_shares s WHERE s.entity_id = ${alias}.id AND s.user_id = ?)`)
+    shareTests.push('s.user_id = ?')
     bindings.push(user.id)
   }
   if (paths.includes('group')) {
-    perRow.push(
-      `EXISTS (SELECT 1 FROM client_shares s JOIN group_members gm ON gm.group_id = s.group_id WHERE s.entity_id = ${alias}.id AND gm.user_id = ?)`,
-    )
+    shareTests.push('s.group_id IN (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = ?)')
     bindings.push(user.id)
+  }
+  if (shareTests.length > 0) {
+    perRow.push(
+      `(SELECT true FROM client_shares s WHERE s.entity_id = ${alias}.id AND (${shareTests.join(' OR ')}) LIMIT 1) IS NOT NULL`,
+    )
   }
   return perRow.length === 0 ? db.raw('false') : db.raw(`(${perRow.join(' OR ')})`, bindings)
 }
