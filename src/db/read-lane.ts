@@ -16,6 +16,9 @@ import pg from 'pg'
  * after a hash of their text. A connection that fails is dropped and replaced on next use; the
  * statements in flight on it fail, as they would on a pooled connection.
  */
+/** How the lane's connections are named in pg_stat_activity. */
+export const READ_LANE_APPLICATION_NAME = 'kyc-desk read lane'
+
 export class ReadLane {
   private readonly slots: (Promise<pg.Client> | undefined)[]
   private next = 0
@@ -34,7 +37,11 @@ export class ReadLane {
     this.next = (this.next + 1) % this.slots.length
     const existing = this.slots[index]
     if (existing) return existing
-    const client = new pg.Client({ ...this.connection, pipeline: true } as pg.ClientConfig)
+    const client = new pg.Client({
+      ...this.connection,
+      application_name: READ_LANE_APPLICATION_NAME,
+      pipeline: true,
+    } as pg.ClientConfig)
     const drop = () => {
       if (this.slots[index] === connecting) this.slots[index] = undefined
     }

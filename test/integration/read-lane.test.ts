@@ -1,0 +1,124 @@
+import t from 'tap'
+import { hotRead } from '../../src/db/knex.js'
+import { READ_LANE_APPLICATION_NAME } from '../../src/db/read-lane.js'
+import { testApp, Visitor, visibleText } from '../helpers/app.js'
+import { testDatabase } from '../helpers/database.js'
+import { anEntity } from '../helpers/entities.js'
+import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+
+t.test('a hot read answers as knex does, and a transaction never leaves its connection', async (t) => {
+  const { db } = await testDatabase(t)
+  const company = await aCompany(db, 'Lane Ltd')
+  const viaKnex = await db('companies').where({ id: company.id }).first('id', 'name', 'created_at')
+  const viaLane = await hotRead(db, db('companies').where({ id: company.id }).first('id', 'name', 'created_at'))
+  t.same(viaLane, viaKnex, 'same row, same types (dates as Date)')
+  t.same(await hotRead(db, db('companies').where({ id: company.id }).select('name')), [{ name: 'Lane Ltd' }])
+  t.equal(await hotRead(db, db('companies').where({ name: 'nobody' }).first('id')), undefined)
+
+  // Inside a transaction the statement must see the transaction's own uncommitted work.
+  await db
+    .transaction(async (trx) => {
+      await trx('companies').where({ id: company.id }).update({ name: 'Renamed in transaction' })
+      const row = await hotRead<{ name: string }>(trx, trx('companies').where({ id: company.id }).first('name'))
+      t.equal(row.name, 'Renamed in transaction', 'read on the transaction, not on the lane')
+      throw new Error('roll back')
+    })
+    .catch(() => {})
+  const after = await hotRead<{ name: string }>(db, db('companies').where({ id: company.id }).first('name'))
+  t.equal(after.name, 'Lane Ltd', 'the rolled-back change was never visible on the lane')
+})
+
+t.test('a failed read does not disturb the reads pipelined beside it', async (t) => {
+  const { db } = await testDatabase(t)
+  const company = await aCompany(db, 'Beside Ltd')
+  const results = await Promise.allSettled([
+    hotRead(db, db('companies').where({ id: company.id }).first('name')),
+    hotRead(db, db('companies').whereRaw('1 / 0 = 1').first('name')),
+    hotRead(db, db('companies').where({ id: company.id }).first('name')),
+  ])
+  t.same(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  )
+  t.match(String((results[1] as PromiseRejectedResult).reason), /division by zero/)
+})
+
+t.test('a lane connection that dies is replaced: signed-in pages keep working', async (t) => {
+  const { app, db } = await testApp(t)
+  const company = await aCompany(db, 'Sturdy Ltd')
+  const user = await aUser(db, { company, permissions: ['read_data'] })
+  await anEntity(db, { company, owner: user, name: 'Resilient Holdings' })
+  const visitor = new Visitor(app)
+  await visitor.login(user.email, PASSWORD)
+  t.equal((await visitor.get('/entities')).statusCode, 200)
+
+  const killed = await db.raw(
+    'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ? AND datname = current_database()',
+    [READ_LANE_APPLICATION_NAME],
+  )
+  t.ok(killed.rows.length >= 1, 'the lane had connections to end')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+
+  const page = await visitor.get('/entities')
+  t.equal(page.statusCode, 200, 'the next request opens a new lane connection')
+  t.match(visibleText(page.body), /Resilient Holdings/)
+})
+
+t.test('the client list costs the same statements for 2 clients as for 60 (no query per row)', async (t) => {
+  const { app, db } = await testApp(t)
+  const company = await aCompany(db, 'Counted Ltd')
+  const admin = await aUser(db, { company, permissions: ['system_administrator'] })
+  const reader = await aUser(db, { company, permissions: ['read_data'] })
+  await anEntity(db, { company, owner: admin, name: 'First Client' })
+  await anEntity(db, { company, owner: reader, name: 'Second Client' })
+  const adminBrowser = new Visitor(app)
+  await adminBrowser.login(admin.email, PASSWORD)
+  await adminBrowser.get('/settings/client-access')
+  await adminBrowser.post('/settings/client-access', {
+    client_access_enabled: '1',
+    default_access: 'company',
+    digest_hour: '7',
+  })
+  const visitor = new Visitor(app)
+  await visitor.login(reader.email, PASSWORD)
+  await visitor.get('/entities')
+
+  const statements: string[] = []
+  const count = (query: { sql: string }) => statements.push(query.sql)
+  db.on('query', count)
+  t.teardown(() => {
+    db.off('query', count)
+  })
+  const measure = async () => {
+    statements.length = 0
+    const page = await visitor.get('/entities')
+    t.equal(page.statusCode, 200)
+    return { statements: [...statements], text: visibleText(page.body) }
+  }
+
+  const small = await measure()
+  // 58 more, shared every which way: whole company, directly, through a group, or not at all.
+  const [group] = await db('groups').insert({ company_id: company.id, name: 'Readers' }).returning('id')
+  await db('group_members').insert({ company_id: company.id, group_id: group.id, user_id: reader.id })
+  for (let i = 0; i < 58; i++) {
+    const client = await anEntity(db, { company, owner: admin, name: `Client ${String(i).padStart(2, '0')}` })
+    const share =
+      i % 4 === 0
+        ? { whole_company: true }
+        : i % 4 === 1
+          ? { user_id: reader.id }
+          : i % 4 === 2
+            ? { group_id: group.id }
+            : undefined
+    await db('client_shares').where({ entity_id: client.id }).delete()
+    if (share) await db('client_shares').insert({ company_id: company.id, entity_id: client.id, ...share })
+  }
+  const large = await measure()
+
+  t.equal(small.statements.length, 2, 'the session read and the page of the list')
+  t.equal(large.statements.length, small.statements.length, 'sixty clients cost no more statements than two')
+  t.match(large.text, /Client 00/)
+  t.match(large.text, /Client 03 No access/, 'an unshared client is listed by name only')
+  t.notMatch(large.text, /Client 01 No access/, 'a directly shared client is open')
+  t.notMatch(large.text, /Client 02 No access/, 'a client shared with the reader’s group is open')
+})
