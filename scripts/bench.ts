@@ -6,8 +6,9 @@
  * 5–50 members; each client shared with 0–3 groups and 0–2 users, 10 % with the whole company) and
  * "Bench 10k" (the same shape with 10,000 clients). Client access is on in both. Then it serves the app
  * on a free port and loads it with autocannon (a separate process) per scenario, BENCH_ROUNDS rounds of
- * BENCH_SECONDS each (default 3 × 5 s, scenarios interleaved), and prints one JSON line last with the
- * medians: {"scenarios": {"<name>": {"rps", "p50_ms", "p99_ms", "ratio_to_baseline"}}}.
+ * BENCH_SECONDS each (default 5 × 5 s, scenarios interleaved), and prints one JSON line last with the
+ * medians: {"scenarios": {"<name>": {"rps", "p50_ms", "p99_ms", "ratio_to_baseline"}}}; each ratio is the
+ * median of the per-round ratios to that round's baseline.
  */
 import { execFile } from 'node:child_process'
 import path from 'node:path'
@@ -207,7 +208,9 @@ for (const cookie of Object.values(cookies)) await warm('/entities', cookie)
 
 // This machine's speed drifts by ±20 % over a minute (other work on the host), so each scenario is measured
 // in ROUNDS rounds, the scenarios interleaved within a round, and each figure is the median over the rounds.
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+// A scenario's ratio to the baseline is the median of its per-round ratios (each against the baseline of
+// the same round), so a slow or fast minute weighs on both sides of a ratio alike.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const plan: Record<string, [string, string?]> = {
   baseline: ['/bench/baseline'],
   list_admin_100k: ['/entities', cookies.admin100k],
@@ -232,16 +235,16 @@ const median = (values: number[]) => {
   const mid = Math.floor(sorted.length / 2)
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
 }
+const baselines = (measured.baseline ?? []).map((r) => r.rps)
 const scenarios: Record<string, Result> = {}
 for (const [name, results] of Object.entries(measured)) {
   scenarios[name] = {
     rps: Math.round(median(results.map((r) => r.rps))),
     p50_ms: median(results.map((r) => r.p50_ms)),
     p99_ms: median(results.map((r) => r.p99_ms)),
+    ratio_to_baseline: Math.round(median(results.map((r, i) => r.rps / (baselines[i] as number))) * 100) / 100,
   }
 }
-const baseline = (scenarios.baseline as Result).rps
-for (const s of Object.values(scenarios)) s.ratio_to_baseline = Math.round((s.rps / baseline) * 100) / 100
 
 await app.close()
 await db.destroy()
