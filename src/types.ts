@@ -10,6 +10,11 @@ export type RouteAccess =
       /** For a client-scoped route: where the client's id is, e.g. 'params.id'. */
       client?: `params.${string}`
       /**
+       * What that id names, when not a live client: a client in the recycle bin, or a document in the
+       * recycle bin (whose client decides). See ClientGateSubject.
+       */
+      clientFrom?: 'deleted_client' | 'deleted_document'
+      /**
        * The few client-scoped routes a user without access may open (Sharing options, Request access):
        * the client must exist, but access is not required.
        */

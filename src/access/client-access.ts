@@ -119,15 +119,33 @@ export async function accessSubject(db: Conn, userId: string): Promise<AccessSub
 
 export type ClientGateResult = 'allowed' | 'not_found' | 'no_access'
 
-/** A client id from a route: not found (unknown, another company's, deleted), no access, or allowed. */
-export async function clientGate(db: Db, user: AccessSubject, clientId: string): Promise<ClientGateResult> {
-  const row = await hotRead<{ has_access: boolean } | undefined>(
-    db,
-    db('entities as e')
-      .where({ 'e.company_id': user.companyId, 'e.id': clientId })
+/** What a client-scoped route's id names: a live client (most routes), or something in the recycle bin. */
+export type ClientGateSubject = 'client' | 'deleted_client' | 'deleted_document'
+
+/**
+ * The client of a route: not found (unknown, another company's, or not in the state the route expects),
+ * no access, or allowed. For a document in the recycle bin, the rule is applied to its (live) client.
+ */
+export async function clientGate(
+  db: Db,
+  user: AccessSubject,
+  id: string,
+  subject: ClientGateSubject = 'client',
+): Promise<ClientGateResult> {
+  const access = db.raw('? AS has_access', [hasAccessSql(db, user)])
+  let row: { has_access: boolean } | undefined
+  if (subject === 'deleted_document') {
+    row = await db('documents as d')
+      .join('entities as e', 'e.id', 'd.entity_id')
+      .where({ 'd.company_id': user.companyId, 'd.id': id })
+      .whereNotNull('d.deleted_at')
       .whereNull('e.deleted_at')
-      .first('e.id', db.raw('? AS has_access', [hasAccessSql(db, user)])),
-  )
+      .first('e.id', access)
+  } else {
+    const query = db('entities as e').where({ 'e.company_id': user.companyId, 'e.id': id }).first('e.id', access)
+    if (subject === 'deleted_client') row = await query.whereNotNull('e.deleted_at')
+    else row = await hotRead(db, query.whereNull('e.deleted_at'))
+  }
   if (!row) return 'not_found'
   return row.has_access ? 'allowed' : 'no_access'
 }

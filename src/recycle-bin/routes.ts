@@ -5,8 +5,13 @@ import { entityActor } from '../entities/routes.js'
 import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
 import { purgeEntity, recycleBin, restoreEntity } from './service.js'
 
-const ENTITIES = { access: { permission: 'permanently_delete_restore_entities' } } as const
-const DOCUMENTS = { access: { permission: 'permanently_delete_documents' } } as const
+// Client-scoped: a client in the recycle bin, or a document in it (its client decides), under client access.
+const ENTITIES = {
+  access: { permission: 'permanently_delete_restore_entities', client: 'params.id', clientFrom: 'deleted_client' },
+} as const
+const DOCUMENTS = {
+  access: { permission: 'permanently_delete_documents', client: 'params.id', clientFrom: 'deleted_document' },
+} as const
 
 /** The recycle bin: deleted entities and documents, restored or deleted for good by the right permissions. */
 export default async function recycleBinRoutes(app: FastifyInstance) {
@@ -15,7 +20,7 @@ export default async function recycleBinRoutes(app: FastifyInstance) {
     { config: { access: { permission: ['delete_entities', 'permanently_delete_documents'] } } },
     async (request, reply) => {
       const user = signedInUser(request)
-      const bin = await recycleBin(app.db, user.companyId)
+      const bin = await recycleBin(app.db, user)
       return reply.page('recycle-bin/index', {
         title: 'Recycle bin',
         ...bin,

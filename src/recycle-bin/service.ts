@@ -1,3 +1,4 @@
+import { type AccessSubject, hasAccessSql } from '../access/client-access.js'
 import type { Db } from '../db/knex.js'
 import { flushStorageDeletions } from '../documents/service.js'
 import type { DocumentStorage } from '../documents/storage.js'
@@ -20,14 +21,15 @@ export interface BinDocument {
   deleted_by_name: string | null
 }
 
-/** Deleted entities, and deleted documents of live entities, newest first. */
+/** Deleted entities, and deleted documents of live entities, newest first: of the clients the user has access to. */
 export async function recycleBin(
   db: Db,
-  companyId: string,
+  user: AccessSubject,
 ): Promise<{ entities: BinEntity[]; documents: BinDocument[] }> {
   const entities = await db('entities as e')
     .leftJoin('users as u', 'u.id', 'e.deleted_by')
-    .where('e.company_id', companyId)
+    .where('e.company_id', user.companyId)
+    .where(hasAccessSql(db, user))
     .whereNotNull('e.deleted_at')
     .select(
       'e.id',
@@ -41,9 +43,10 @@ export async function recycleBin(
   const documents = await db('documents as d')
     .join('entities as e', 'e.id', 'd.entity_id')
     .leftJoin('users as u', 'u.id', 'd.deleted_by')
-    .where('d.company_id', companyId)
+    .where('d.company_id', user.companyId)
     .whereNotNull('d.deleted_at')
     .whereNull('e.deleted_at')
+    .where(hasAccessSql(db, user))
     .select(
       'd.id',
       'd.entity_id',

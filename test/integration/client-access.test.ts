@@ -127,8 +127,14 @@ t.test(
     t.match(visibleText(refused.body), 'You do not have access to this client')
     t.match(refused.body, `href="/entities/${client.id}/sharing"`)
 
+    // Routes on live clients; those on the recycle bin (clientFrom) are proved in the recycle-bin test below.
     const routes = app.routeTable.filter(
-      (r) => typeof r.access === 'object' && r.access.client && !r.access.withoutClientAccess && r.method !== 'HEAD',
+      (r) =>
+        typeof r.access === 'object' &&
+        r.access.client &&
+        !r.access.clientFrom &&
+        !r.access.withoutClientAccess &&
+        r.method !== 'HEAD',
     )
     const fill = (url: string) => url.replace(':id', client.id).replace(/:\w+/g, '00000000-0000-0000-0000-000000000000')
     await db('user_permissions').insert(
@@ -406,4 +412,77 @@ t.test('the daily digest: activity on accessible clients, opt-outs left out, nev
   t.notMatch(to(alice)?.body_text, 'Secret Holdings', 'no access: not in her digest')
   t.equal(to(bob), undefined, 'Bob opted out of the only client he has access to with activity')
   t.equal(new Set(digests.map((d) => d.dedupe_key)).size, digests.length)
+})
+
+t.test('the recycle bin under client access: only accessible clients are listed, restored or purged', async (t) => {
+  const { app, db, company, owner, alice, client, open, v, enable } = await setup(t)
+  await enable()
+  await db('client_shares').where({ entity_id: client.id }).delete()
+  await db('user_permissions').insert(
+    ['permanently_delete_restore_entities', 'permanently_delete_documents'].map((permission) => ({
+      company_id: company.id,
+      user_id: alice.id,
+      permission,
+    })),
+  )
+  // The restricted client and the open one each have a deleted document; then both clients are deleted too,
+  // except that a third, open client keeps its deleted document in the bin.
+  const kept = await anEntity(db, { company, owner, name: 'Kept Open Ltd', kind: 'organisation' })
+  await db('client_shares').insert({ company_id: company.id, entity_id: kept.id, whole_company: true })
+  const secretKeep = await anEntity(db, { company, owner, name: 'Secret Keeper Ltd', kind: 'organisation' })
+  const document = (entityId: string, name: string) => ({
+    company_id: company.id,
+    entity_id: entityId,
+    original_name: name,
+    media_type: 'application/pdf',
+    size_bytes: 10,
+    sha256: '0'.repeat(64),
+    storage_key: `${entityId}/${name}`,
+    uploaded_by: owner.id,
+    deleted_at: new Date(),
+    deleted_by: owner.id,
+  })
+  const [secretDoc] = await db('documents').insert(document(secretKeep.id, 'secret.pdf')).returning('id')
+  const [openDoc] = await db('documents').insert(document(kept.id, 'open.pdf')).returning('id')
+  await db('entities').whereIn('id', [client.id, open.id]).update({ deleted_at: new Date(), deleted_by: owner.id })
+
+  const a = await v(alice)
+  const bin = visibleText((await a.get('/recycle-bin')).body)
+  t.match(bin, 'Open Bakery Ltd', 'a deleted client with a whole-company share is listed')
+  t.match(bin, 'open.pdf')
+  t.notMatch(bin, 'Secret Holdings', 'a deleted client without access is not')
+  t.notMatch(bin, 'secret.pdf', 'nor a deleted document of a client without access')
+
+  // Every recycle-bin route of the route table, for the client (or document) without access.
+  const routes = app.routeTable.filter(
+    (r) => typeof r.access === 'object' && r.access.clientFrom && r.method !== 'HEAD',
+  )
+  t.equal(routes.length, 6, 'restore and purge (page and action) of clients and documents')
+  for (const route of routes) {
+    const from = typeof route.access === 'object' ? route.access.clientFrom : undefined
+    const id = from === 'deleted_client' ? client.id : secretDoc.id
+    await a.get('/')
+    const res = await a.request({
+      method: route.method as 'GET',
+      url: route.url.replace(':id', id),
+      payload: route.method === 'POST' ? `_csrf=${encodeURIComponent(a.csrfToken)}` : undefined,
+      headers: route.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
+    })
+    t.equal(res.statusCode, 403, `${route.method} ${route.url}`)
+    t.match(visibleText(res.body), 'It is in the recycle bin, where access cannot be requested')
+  }
+  t.ok((await db('entities').where({ id: client.id }).first()).deleted_at, 'the client is still in the recycle bin')
+  t.ok((await db('documents').where({ id: secretDoc.id }).first()).deleted_at, 'so is the document')
+  t.equal((await db('audit_log').whereIn('target_id', [client.id, secretKeep.id])).length, 0, 'nothing was done')
+
+  // With access, the same actions go through.
+  t.equal((await a.post(`/recycle-bin/entities/${open.id}/restore`, {})).statusCode, 303)
+  t.equal((await db('entities').where({ id: open.id }).first()).deleted_at, null)
+  t.equal((await a.post(`/recycle-bin/documents/${openDoc.id}/restore`, {})).statusCode, 303)
+  t.equal((await db('documents').where({ id: openDoc.id }).first()).deleted_at, null)
+  t.equal(
+    (await a.post(`/recycle-bin/documents/${openDoc.id}/purge`, {})).statusCode,
+    404,
+    'a live document is not in the bin',
+  )
 })

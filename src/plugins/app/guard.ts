@@ -140,12 +140,14 @@ export default fp(
 
       if (access.client) {
         const clientId = (request.params as Record<string, unknown>)[access.client.slice('params.'.length)]
-        const gate = isUuid(clientId) ? await clientGate(app.db, user, clientId) : 'not_found'
+        const gate = isUuid(clientId) ? await clientGate(app.db, user, clientId, access.clientFrom) : 'not_found'
         if (gate === 'not_found') throw new NotFoundError('client')
         if (gate === 'no_access' && !access.withoutClientAccess) {
-          return reply
-            .code(403)
-            .page('errors/no-client-access', { title: 'You do not have access to this client', clientId })
+          return reply.code(403).page('errors/no-client-access', {
+            title: 'You do not have access to this client',
+            // Access to a live client can be asked for on its Sharing options.
+            sharingUrl: access.clientFrom ? undefined : `/entities/${clientId}/sharing`,
+          })
         }
       }
     })
