@@ -62,39 +62,44 @@ t.test(
   },
 )
 
-t.test('every client-scoped route answers 403 without its permission and 404 for a deleted client', async (t) => {
-  const { app, db } = await testApp(t)
-  const company = await aCompany(db)
-  const admin = await aUser(db, { company, permissions: ['system_administrator'] })
-  const nobody = await aUser(db, { company, permissions: ['view_one_time_searches'] })
-  const entity = await anEntity(db, { company, owner: admin })
-  const deleted = await anEntity(db, { company, owner: admin, deleted: true })
-  const scoped = app.routeTable.filter((r) => typeof r.access === 'object' && r.access.client && r.method !== 'HEAD')
-  t.ok(scoped.length >= 12, `${scoped.length} client-scoped routes`)
-  const fill = (url: string, id: string) =>
-    url.replace(':id', id).replace(/:\w+/g, '00000000-0000-0000-0000-000000000000')
+t.test(
+  'every client-scoped route answers 403 without its permission and 404 for a client in the wrong state',
+  async (t) => {
+    const { app, db } = await testApp(t)
+    const company = await aCompany(db)
+    const admin = await aUser(db, { company, permissions: ['system_administrator'] })
+    const nobody = await aUser(db, { company, permissions: ['view_one_time_searches'] })
+    const entity = await anEntity(db, { company, owner: admin })
+    const deleted = await anEntity(db, { company, owner: admin, deleted: true })
+    const scoped = app.routeTable.filter((r) => typeof r.access === 'object' && r.access.client && r.method !== 'HEAD')
+    t.ok(scoped.length >= 12, `${scoped.length} client-scoped routes`)
+    const fill = (url: string, id: string) =>
+      url.replace(':id', id).replace(/:\w+/g, '00000000-0000-0000-0000-000000000000')
 
-  const n = new Visitor(app)
-  await n.login(nobody.email, PASSWORD)
-  const a = new Visitor(app)
-  await a.login(admin.email, PASSWORD)
-  for (const route of scoped) {
-    await n.get('/')
-    const res = await n.request({
-      method: route.method as 'GET',
-      url: fill(route.url, entity.id),
-      payload: route.method === 'POST' ? `_csrf=${encodeURIComponent(n.csrfToken)}` : undefined,
-      headers: route.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
-    })
-    t.equal(res.statusCode, 403, `${route.method} ${route.url} without the permission`)
-    await a.get('/')
-    const gone = await a.request({
-      method: route.method as 'GET',
-      url: fill(route.url, deleted.id),
-      payload: route.method === 'POST' ? `_csrf=${encodeURIComponent(a.csrfToken)}` : undefined,
-      headers: route.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
-    })
-    t.equal(gone.statusCode, 404, `${route.method} ${route.url} for a deleted client`)
-  }
-  t.equal((await db('audit_log').whereLike('action', 'entity.%')).length, 0, 'nothing changed')
-})
+    const n = new Visitor(app)
+    await n.login(nobody.email, PASSWORD)
+    const a = new Visitor(app)
+    await a.login(admin.email, PASSWORD)
+    for (const route of scoped) {
+      await n.get('/')
+      const res = await n.request({
+        method: route.method as 'GET',
+        url: fill(route.url, entity.id),
+        payload: route.method === 'POST' ? `_csrf=${encodeURIComponent(n.csrfToken)}` : undefined,
+        headers: route.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
+      })
+      t.equal(res.statusCode, 403, `${route.method} ${route.url} without the permission`)
+      // Routes on live clients do not find a deleted one; recycle-bin routes (clientFrom) do not find a live one.
+      const inBin = typeof route.access === 'object' && route.access.clientFrom !== undefined
+      await a.get('/')
+      const gone = await a.request({
+        method: route.method as 'GET',
+        url: fill(route.url, inBin ? entity.id : deleted.id),
+        payload: route.method === 'POST' ? `_csrf=${encodeURIComponent(a.csrfToken)}` : undefined,
+        headers: route.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
+      })
+      t.equal(gone.statusCode, 404, `${route.method} ${route.url} for a ${inBin ? 'live' : 'deleted'} client`)
+    }
+    t.equal((await db('audit_log').whereLike('action', 'entity.%')).length, 0, 'nothing changed')
+  },
+)
