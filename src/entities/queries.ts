@@ -127,9 +127,8 @@ export async function listEntities(
   }
 }
 
-export interface Entity {
-  id: string
-  company_id: string
+/** The columns written for an entity (by its form): the fields of the other kind are always empty. */
+export interface EntityValues {
   kind: EntityKind
   name: string
   date_of_birth: string | null
@@ -139,9 +138,14 @@ export interface Entity {
   country_of_incorporation: string | null
   legal_form: string | null
   owner_user_id: string
-  owner_name: string
   status: EntityStatus
   notes: string
+}
+
+export interface Entity extends EntityValues {
+  id: string
+  company_id: string
+  owner_name: string
   created_at: Date
   updated_at: Date
   deleted_at: Date | null

@@ -3,7 +3,7 @@ import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import { FormErrors } from '../forms/form-errors.js'
 import type { CurrentUser } from '../types.js'
-import type { Entity } from './queries.js'
+import type { Entity, EntityValues } from './queries.js'
 import { type EntityKind, type EntityStatus, isCountryCode, isKind, isStatus, SERVICED_STATUS } from './reference.js'
 
 /** What the entity form sends, as text. */
@@ -34,21 +34,6 @@ export const ENTITY_FIELDS: readonly (keyof EntityInput)[] = [
   'status',
   'notes',
 ]
-
-/** The columns written for an entity: the fields of the other kind are always empty. */
-export interface EntityValues {
-  kind: EntityKind
-  name: string
-  date_of_birth: string | null
-  nationality: string | null
-  country_of_residence: string | null
-  registration_number: string | null
-  country_of_incorporation: string | null
-  legal_form: string | null
-  owner_user_id: string
-  status: EntityStatus
-  notes: string
-}
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/
 
@@ -159,22 +144,6 @@ export async function createEntity(db: Db, actor: EntityActor, values: EntityVal
   })
 }
 
-function snapshot(e: Entity): EntityValues {
-  return {
-    kind: e.kind,
-    name: e.name,
-    date_of_birth: e.date_of_birth,
-    nationality: e.nationality,
-    country_of_residence: e.country_of_residence,
-    registration_number: e.registration_number,
-    country_of_incorporation: e.country_of_incorporation,
-    legal_form: e.legal_form,
-    owner_user_id: e.owner_user_id,
-    status: e.status,
-    notes: e.notes,
-  }
-}
-
 /** Saves the changed fields; the audit row holds only what changed, before and after. */
 export async function updateEntity(
   db: Db,
@@ -182,8 +151,7 @@ export async function updateEntity(
   current: Entity,
   values: EntityValues,
 ): Promise<boolean> {
-  const before = snapshot(current)
-  const changed = (Object.keys(values) as (keyof EntityValues)[]).filter((k) => before[k] !== values[k])
+  const changed = (Object.keys(values) as (keyof EntityValues)[]).filter((k) => current[k] !== values[k])
   if (changed.length === 0) return false
   const pick = (o: EntityValues) => Object.fromEntries(changed.map((k) => [k, o[k]]))
   await db.transaction(async (trx) => {
@@ -192,7 +160,7 @@ export async function updateEntity(
       .whereNull('deleted_at')
       .update({ ...values, updated_at: trx.fn.now() })
     if (updated !== 1) throw new Error('entity vanished during update')
-    await entityAudit(trx, actor, current.id, 'entity.updated', pick(before), pick(values))
+    await entityAudit(trx, actor, current.id, 'entity.updated', pick(current), pick(values))
   })
   return true
 }
