@@ -1,4 +1,4 @@
-import { writeAudit } from '../audit/audit.js'
+import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import type { EntityActor } from '../entities/service.js'
 
@@ -54,15 +54,9 @@ export async function saveSettings(
       )
       initialised = rows.rowCount ?? 0
     }
-    await writeAudit(trx, {
-      companyId: actor.user.companyId,
-      actorUserId: actor.user.id,
-      action: 'settings.client_access_changed',
-      targetType: 'company',
-      targetId: actor.user.companyId,
-      before,
-      after: { ...next, whole_company_shares_added: initialised },
-      ip: actor.ip,
+    await auditTarget(trx, actor, 'company', actor.user.companyId, 'settings.client_access_changed', before, {
+      ...next,
+      whole_company_shares_added: initialised,
     })
     return initialised
   })

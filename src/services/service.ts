@@ -1,4 +1,4 @@
-import { writeAudit } from '../audit/audit.js'
+import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import type { RiskLevel } from '../entities/reference.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
@@ -22,15 +22,7 @@ export async function addCatalogueService(db: Db, actor: EntityActor, name: stri
       const [row] = await trx('services')
         .insert({ company_id: actor.user.companyId, name, risk_level: risk })
         .returning('id')
-      await writeAudit(trx, {
-        companyId: actor.user.companyId,
-        actorUserId: actor.user.id,
-        action: 'service.created',
-        targetType: 'service',
-        targetId: row.id,
-        after: { name, risk_level: risk },
-        ip: actor.ip,
-      })
+      await auditTarget(trx, actor, 'service', row.id, 'service.created', undefined, { name, risk_level: risk })
     })
   } catch (error) {
     if ((error as { code?: string }).code === '23505') throw new DuplicateServiceName(name)
@@ -47,16 +39,15 @@ export async function changeServiceRisk(
   if (service.risk_level === risk) return
   await db.transaction(async (trx) => {
     await trx('services').where({ id: service.id, company_id: actor.user.companyId }).update({ risk_level: risk })
-    await writeAudit(trx, {
-      companyId: actor.user.companyId,
-      actorUserId: actor.user.id,
-      action: 'service.risk_changed',
-      targetType: 'service',
-      targetId: service.id,
-      before: { risk_level: service.risk_level },
-      after: { risk_level: risk },
-      ip: actor.ip,
-    })
+    await auditTarget(
+      trx,
+      actor,
+      'service',
+      service.id,
+      'service.risk_changed',
+      { risk_level: service.risk_level },
+      { risk_level: risk },
+    )
   })
 }
 

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import { effectivePermissions, PERMISSION_KEYS, type PermissionKey, permissionLabel } from '../access/permissions.js'
-import { writeAudit } from '../audit/audit.js'
+import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import { deleteSessionsOfUser } from '../sessions/pg-session-store.js'
 import type { CurrentUser } from '../types.js'
@@ -95,16 +95,15 @@ export async function setPermissions(db: Db, actor: Actor, userId: string, grant
         added.map((permission) => ({ company_id: target.company_id, user_id: target.id, permission })),
       )
     }
-    await writeAudit(trx, {
-      companyId: actor.user.companyId,
-      actorUserId: actor.user.id,
-      action: 'user.permissions_changed',
-      targetType: 'user',
-      targetId: target.id,
-      before: { granted: sorted(before) },
-      after: { granted: sorted(after) },
-      ip: actor.ip,
-    })
+    await auditTarget(
+      trx,
+      actor,
+      'user',
+      target.id,
+      'user.permissions_changed',
+      { granted: sorted(before) },
+      { granted: sorted(after) },
+    )
     return { before: sorted(before), after: sorted(after), changed: true }
   })
 }
@@ -169,14 +168,10 @@ export async function createUser(db: Db, actor: Actor, details: UserDetails, per
         invitedBy: actor.user,
         publicUrl: actor.publicUrl,
       })
-      await writeAudit(trx, {
-        companyId: actor.user.companyId,
-        actorUserId: actor.user.id,
-        action: 'user.created',
-        targetType: 'user',
-        targetId: user.id,
-        after: { name: details.name, email: details.email, granted: sorted(permissions) },
-        ip: actor.ip,
+      await auditTarget(trx, actor, 'user', user.id, 'user.created', undefined, {
+        name: details.name,
+        email: details.email,
+        granted: sorted(permissions),
       })
       return user as { id: string; name: string; email: string }
     })
@@ -194,16 +189,15 @@ export async function updateDetails(db: Db, actor: Actor, userId: string, detail
       await trx('users')
         .where({ id: target.id })
         .update({ ...details, updated_at: trx.fn.now() })
-      await writeAudit(trx, {
-        companyId: actor.user.companyId,
-        actorUserId: actor.user.id,
-        action: 'user.details_changed',
-        targetType: 'user',
-        targetId: target.id,
-        before: { name: target.name, email: target.email },
-        after: details,
-        ip: actor.ip,
-      })
+      await auditTarget(
+        trx,
+        actor,
+        'user',
+        target.id,
+        'user.details_changed',
+        { name: target.name, email: target.email },
+        details,
+      )
     })
   } catch (error) {
     if (isUniqueViolation(error)) throw new UserRuleError(EMAIL_TAKEN, 'email')
@@ -221,16 +215,15 @@ export async function setActive(db: Db, actor: Actor, userId: string, active: bo
     if (!active) await assertNotLastAdministrator(trx, actor, target, 'Deactivating them')
     await trx('users').where({ id: target.id }).update({ active, updated_at: trx.fn.now() })
     if (!active) await trx('sessions').where({ user_id: target.id }).delete()
-    await writeAudit(trx, {
-      companyId: actor.user.companyId,
-      actorUserId: actor.user.id,
-      action: active ? 'user.reactivated' : 'user.deactivated',
-      targetType: 'user',
-      targetId: target.id,
-      before: { active: target.active },
-      after: { active },
-      ip: actor.ip,
-    })
+    await auditTarget(
+      trx,
+      actor,
+      'user',
+      target.id,
+      active ? 'user.reactivated' : 'user.deactivated',
+      { active: target.active },
+      { active },
+    )
     return target
   })
 }
@@ -240,16 +233,15 @@ export async function setShareAllClients(db: Db, actor: Actor, userId: string, o
   return changeUser(db, actor, userId, async (trx, target) => {
     if (target.share_all_clients === on) return
     await trx('users').where({ id: target.id }).update({ share_all_clients: on, updated_at: trx.fn.now() })
-    await writeAudit(trx, {
-      companyId: actor.user.companyId,
-      actorUserId: actor.user.id,
-      action: 'user.share_all_clients_changed',
-      targetType: 'user',
-      targetId: target.id,
-      before: { share_all_clients: target.share_all_clients },
-      after: { share_all_clients: on },
-      ip: actor.ip,
-    })
+    await auditTarget(
+      trx,
+      actor,
+      'user',
+      target.id,
+      'user.share_all_clients_changed',
+      { share_all_clients: target.share_all_clients },
+      { share_all_clients: on },
+    )
   })
 }
 
@@ -265,14 +257,7 @@ export async function resendInvitation(db: Db, actor: Actor, userId: string) {
       invitedBy: actor.user,
       publicUrl: actor.publicUrl,
     })
-    await writeAudit(trx, {
-      companyId: actor.user.companyId,
-      actorUserId: actor.user.id,
-      action: 'user.invitation_sent',
-      targetType: 'user',
-      targetId: target.id,
-      ip: actor.ip,
-    })
+    await auditTarget(trx, actor, 'user', target.id, 'user.invitation_sent')
   })
 }
 
@@ -282,15 +267,7 @@ export async function signOutEverywhere(db: Db, actor: Actor, userId: string): P
     const target = await findUserInCompany(trx, actor.user.companyId, userId)
     if (!target) throw new UserNotFoundError('user not found')
     const ended = await deleteSessionsOfUser(trx, target.id)
-    await writeAudit(trx, {
-      companyId: actor.user.companyId,
-      actorUserId: actor.user.id,
-      action: 'user.signed_out',
-      targetType: 'user',
-      targetId: target.id,
-      after: { sessions_ended: ended },
-      ip: actor.ip,
-    })
+    await auditTarget(trx, actor, 'user', target.id, 'user.signed_out', undefined, { sessions_ended: ended })
     return ended
   })
 }
