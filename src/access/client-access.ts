@@ -19,7 +19,7 @@ type Conn = Db | Knex.Transaction
 /**
  * The rule as one SQL boolean expression over the entity aliased `alias`. Facts about the user that do
  * not depend on the client (settings, administrator, share-all) are decided here once, so the per-row
- * part is the owner test and one indexed EXISTS over the client's shares. `paths` exists so the
+ * part is the owner test and one index-only probe of the client's shares. `paths` exists so the
  * property-based test can prove that dropping any one path is noticed.
  */
 export function hasAccessSql(
@@ -37,9 +37,11 @@ export function hasAccessSql(
     perRow.push(`${alias}.owner_user_id = ?`)
     bindings.push(user.id)
   }
-  // Every kind of share in one EXISTS, answered by one index-only probe of the client's shares
+  // Every kind of share in one subquery, answered by one index-only probe of the client's shares
   // (client_shares_by_entity_idx). The user's groups are an uncorrelated subquery, which PostgreSQL reads
-  // once per statement into a hash (a "hashed SubPlan"), not once per client.
+  // once per statement into a hash (a "hashed SubPlan"), not once per client. It is a LIMIT 1 scalar
+  // subquery rather than EXISTS on purpose: an EXISTS may be planned as a hash of every share of the
+  // company, which made a filtered list of a restricted user take 43 ms instead of 3 ms.
   const shareTests: string[] = []
   if (paths.includes('whole_company')) shareTests.push('s.whole_company')
   if (paths.includes('direct')) {

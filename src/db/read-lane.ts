@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto'
 import pg from 'pg'
 
+/** How the lane's connections are named in pg_stat_activity. */
+export const READ_LANE_APPLICATION_NAME = 'kyc-desk read lane'
+
 /**
  * The read lane: two PostgreSQL connections in node-postgres's pipeline mode, shared by every request,
  * for the short read-only statements that nearly every page runs (the session read, the client gate, a
@@ -16,9 +19,6 @@ import pg from 'pg'
  * after a hash of their text. A connection that fails is dropped and replaced on next use; the
  * statements in flight on it fail, as they would on a pooled connection.
  */
-/** How the lane's connections are named in pg_stat_activity. */
-export const READ_LANE_APPLICATION_NAME = 'kyc-desk read lane'
-
 export class ReadLane {
   private readonly slots: (Promise<pg.Client> | undefined)[]
   private next = 0
@@ -74,6 +74,6 @@ export class ReadLane {
 }
 
 /** The name a statement is prepared under: the same text always gets the same name, different texts never share one. */
-export function statementName(sql: string): string {
+function statementName(sql: string): string {
   return `kyc_${createHash('sha1').update(sql).digest('base64url')}`
 }
