@@ -49,9 +49,52 @@ function countTests(tap: string): { passed: number; failed: number } {
   return { passed, failed }
 }
 
+/**
+ * Every failed point (the innermost, not the tests around it that failed because of it), with the names of
+ * the tests around it and its diagnostics, so a CI log that keeps only its tail still says what failed.
+ */
+function failureReport(tap: string): string {
+  const out: string[] = []
+  const names: string[] = []
+  let lastDepth = -1
+  const lines = tap.split('\n')
+  const line = (i: number): string => lines[i] ?? ''
+  for (let i = 0; i < lines.length; i++) {
+    const subtest = /^( *)# Subtest: (.*)$/.exec(line(i))
+    if (subtest) {
+      names.length = (subtest[1] ?? '').length / 4
+      names.push(subtest[2] ?? '')
+      continue
+    }
+    const failed = /^( *)not ok \d+ - (.*)$/.exec(line(i))
+    if (!failed) continue
+    const depth = (failed[1] ?? '').length / 4
+    // A test that failed because a test inside it failed: that one is already reported.
+    const parent = depth < lastDepth
+    lastDepth = depth
+    if (parent) continue
+    out.push(`not ok: ${[...names.slice(0, depth), failed[2]].join(' › ')}`)
+    if (line(i + 1).trim() !== '---') continue
+    // The diagnostics, without the `at` and `source` blocks (the stack says where).
+    const indent = line(i + 1).indexOf('---')
+    let skipping = false
+    let shown = 0
+    for (let j = i + 2; j < lines.length && line(j).trim() !== '...' && shown < 24; j++) {
+      const text = line(j).slice(indent)
+      if (!text.startsWith(' ')) skipping = text.startsWith('at:') || text.startsWith('source:')
+      if (skipping) continue
+      out.push(`    ${text}`)
+      shown++
+    }
+  }
+  return out.length ? `\nFailures:\n${out.slice(0, 200).join('\n')}\n` : ''
+}
+
 let counts = { passed: 0, failed: code === 0 ? 0 : 1 }
 try {
-  counts = countTests(readFileSync(rawFile, 'utf8'))
+  const tap = readFileSync(rawFile, 'utf8')
+  process.stdout.write(failureReport(tap))
+  counts = countTests(tap)
   if (code !== 0 && counts.failed === 0) counts.failed = 1
 } catch {
   // no raw output: tap itself failed before running anything
