@@ -16,8 +16,8 @@ export const READ_LANE_APPLICATION_NAME = 'kyc-desk read lane'
  * Only single statements outside transactions come here (each is its own implicit transaction, with a
  * Sync of its own, so one statement's error never touches another's), and only quick ones: a slow
  * statement would hold up those queued behind it. Statements are prepared once per connection, named
- * after a hash of their text. A connection that fails is dropped and replaced on next use; the
- * statements in flight on it fail, as they would on a pooled connection.
+ * after a hash of their text. A connection that fails is dropped and replaced on next use, and a
+ * statement that was on it runs once more on the new one (see rows).
  */
 export class ReadLane {
   private readonly slots: (Promise<pg.Client> | undefined)[]
@@ -31,10 +31,9 @@ export class ReadLane {
     this.slots = new Array(size).fill(undefined)
   }
 
-  private client(): Promise<pg.Client> {
+  /** The connection of slot `index` (by default the next slot in turn), opened if there is none. */
+  private client(index = this.turn()): Promise<pg.Client> {
     if (this.closed) return Promise.reject(new Error('The read lane is closed'))
-    const index = this.next
-    this.next = (this.next + 1) % this.slots.length
     const existing = this.slots[index]
     if (existing) return existing
     const client = new pg.Client({
@@ -58,11 +57,31 @@ export class ReadLane {
     return connecting
   }
 
-  /** Runs one statement (SQL with $1… placeholders) and returns its rows. */
+  private turn(): number {
+    const index = this.next
+    this.next = (this.next + 1) % this.slots.length
+    return index
+  }
+
+  /**
+   * Runs one statement (SQL with $1… placeholders) and returns its rows. A statement that fails because
+   * its connection was lost (the server restarted, or ended the connection) runs once more, on a new
+   * connection in the same slot: these are single read-only statements, so running one again changes
+   * nothing. Any other error (a SQL error) is the caller's.
+   */
   async rows(sql: string, values: readonly unknown[]): Promise<Record<string, unknown>[]> {
-    const client = await this.client()
-    const result = await client.query({ name: statementName(sql), text: sql, values: values as unknown[] })
-    return result.rows
+    const query = { name: statementName(sql), text: sql, values: values as unknown[] }
+    const index = this.turn()
+    const connecting = this.client(index)
+    const client = await connecting
+    try {
+      return (await client.query(query)).rows
+    } catch (error) {
+      if (!lostConnection(error)) throw error
+      if (this.slots[index] === connecting) this.slots[index] = undefined
+      client.end().catch(() => {})
+      return (await (await this.client(index)).query(query)).rows
+    }
   }
 
   async close(): Promise<void> {
@@ -71,6 +90,17 @@ export class ReadLane {
     this.slots.fill(undefined)
     await Promise.all(open.map((slot) => slot.then((client) => client.end()).catch(() => {})))
   }
+}
+
+/**
+ * Whether an error means the connection is gone, not that the statement failed: the server ending the
+ * connection (SQLSTATE class 57P: admin shutdown, crash shutdown, cannot connect now; class 08:
+ * connection exception), or any error that is not the server's answer to the statement (a socket
+ * error such as EPIPE or ECONNRESET, or node-postgres's "Connection terminated").
+ */
+function lostConnection(error: unknown): boolean {
+  if (error instanceof pg.DatabaseError) return /^(57P|08)/.test(error.code ?? '')
+  return error instanceof Error
 }
 
 /** The name a statement is prepared under: the same text always gets the same name, different texts never share one. */
