@@ -39,8 +39,9 @@ export async function listAudit(
   if (f.actor) q.andWhere('a.actor_user_id', f.actor)
   if (f.target) q.andWhere({ 'a.target_type': 'user', 'a.target_id': f.target })
   if (f.action) q.andWhere('a.action', f.action)
-  if (f.from) q.andWhere('a.created_at', '>=', f.from)
-  if (f.to) q.andWhereRaw("a.created_at < (?::date + interval '1 day')", [f.to])
+  // Whole UTC days, as the page shows times, whatever the database session's time zone.
+  if (f.from) q.andWhereRaw("a.created_at >= (?::date::timestamp AT TIME ZONE 'UTC')", [f.from])
+  if (f.to) q.andWhereRaw("a.created_at < ((?::date + 1)::timestamp AT TIME ZONE 'UTC')", [f.to])
   const rows = await q
     .select(
       'a.id',

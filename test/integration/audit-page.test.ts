@@ -1,4 +1,5 @@
 import t from 'tap'
+import { listAudit } from '../../src/audit/queries.js'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
 import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
 
@@ -35,8 +36,9 @@ t.test('administrators read the audit trail, filtered; nobody can change it', as
     visibleText((await v.get(`/settings/audit?actor=${manager.id}`)).body),
     'No audit entry matches these filters.',
   )
-  const today = new Date().toISOString().slice(0, 10)
-  t.match(visibleText((await v.get(`/settings/audit?from=${today}&to=${today}`)).body), 'user.permissions_changed')
+  const changed = await db('audit_log').where({ action: 'user.permissions_changed' }).first('created_at')
+  const day = (changed.created_at as Date).toISOString().slice(0, 10)
+  t.match(visibleText((await v.get(`/settings/audit?from=${day}&to=${day}`)).body), 'user.permissions_changed')
   t.match(visibleText((await v.get('/settings/audit?from=2001-01-01&to=2001-01-02')).body), 'No audit entry matches')
   t.equal(
     (await v.get('/settings/audit?from=garbage&actor=1%27%20OR%201=1')).statusCode,
@@ -52,4 +54,23 @@ t.test('administrators read the audit trail, filtered; nobody can change it', as
     (r) => r.url.startsWith('/settings/audit') && r.method !== 'GET' && r.method !== 'HEAD',
   )
   t.same(mutating, [], 'no route may change or delete audit rows')
+})
+
+t.test('the audit filter’s days are UTC days, whatever the database session’s time zone', async (t) => {
+  const { db } = await testApp(t)
+  const company = await aCompany(db, 'Gamma Trust')
+  const late = new Date('2026-03-01T23:30:00Z')
+  await db('audit_log').insert({ company_id: company.id, action: 'auth.login', created_at: late })
+  const filters = { actor: '', target: '', action: '', page: 1 }
+  // Kiritimati is UTC+14: in its local time this row is already on 2 March.
+  for (const zone of ['UTC', 'Pacific/Kiritimati', 'America/Los_Angeles']) {
+    await db.transaction(async (trx) => {
+      await trx.raw(`SET LOCAL TIME ZONE '${zone}'`)
+      const on = async (day: string) =>
+        (await listAudit(trx, company.id, { ...filters, from: day, to: day })).rows.map((r) => r.action)
+      t.same(await on('2026-03-01'), ['auth.login'], `${zone}: on 1 March`)
+      t.same(await on('2026-03-02'), [], `${zone}: not on 2 March`)
+      t.same(await on('2026-02-28'), [], `${zone}: not on 28 February`)
+    })
+  }
 })
