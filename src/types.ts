@@ -1,3 +1,4 @@
+import type { ClientGateSubject } from './access/client-access.js'
 import type { PermissionKey } from './access/permissions.js'
 
 /** What a route declares it needs; the guard (src/plugins/app/guard.ts) is the only reader. */
@@ -13,7 +14,7 @@ export type RouteAccess =
        * What that id names, when not a live client: a client in the recycle bin, or a document in the
        * recycle bin (whose client decides). See ClientGateSubject.
        */
-      clientFrom?: 'deleted_client' | 'deleted_document'
+      clientFrom?: Exclude<ClientGateSubject, 'client'>
       /**
        * The few client-scoped routes a user without access may open (Sharing options, Request access):
        * the client must exist, but access is not required.

@@ -31,8 +31,8 @@ export class ReadLane {
     this.slots = new Array(size).fill(undefined)
   }
 
-  /** The connection of slot `index` (by default the next slot in turn), opened if there is none. */
-  private client(index = this.turn()): Promise<pg.Client> {
+  /** The connection of slot `index`, opened if there is none. */
+  private client(index: number): Promise<pg.Client> {
     if (this.closed) return Promise.reject(new Error('The read lane is closed'))
     const existing = this.slots[index]
     if (existing) return existing
@@ -41,9 +41,7 @@ export class ReadLane {
       application_name: READ_LANE_APPLICATION_NAME,
       pipeline: true,
     } as pg.ClientConfig)
-    const drop = () => {
-      if (this.slots[index] === connecting) this.slots[index] = undefined
-    }
+    const drop = () => this.release(index, connecting)
     client.on('error', drop)
     client.on('end', drop)
     const connecting = client.connect().then(
@@ -55,6 +53,11 @@ export class ReadLane {
     )
     this.slots[index] = connecting
     return connecting
+  }
+
+  /** Empties slot `index` if it still holds `connection` (a newer one may have taken its place). */
+  private release(index: number, connection: Promise<pg.Client>): void {
+    if (this.slots[index] === connection) this.slots[index] = undefined
   }
 
   private turn(): number {
@@ -78,7 +81,7 @@ export class ReadLane {
       return (await client.query(query)).rows
     } catch (error) {
       if (!lostConnection(error)) throw error
-      if (this.slots[index] === connecting) this.slots[index] = undefined
+      this.release(index, connecting)
       client.end().catch(() => {})
       return (await (await this.client(index)).query(query)).rows
     }
