@@ -140,6 +140,11 @@ export class Visitor {
     })
   }
 
+  /** A route of the route table, as a user would call it: a GET, or a form POST with these fields. */
+  send(method: string, url: string, fields: Record<string, string> = {}) {
+    return method === 'POST' ? this.post(url, fields) : this.request({ method: method as 'GET', url })
+  }
+
   async login(email: string, password: string): Promise<LightMyRequestResponse> {
     await this.get('/login')
     const res = await this.post('/login', { email, password })

@@ -152,14 +152,10 @@ t.test(
     )
     for (const route of routes) {
       await a.get('/')
-      const res = await a.request({
-        method: route.method as 'GET',
-        url: fill(route.url),
-        payload:
-          route.method === 'POST'
-            ? `_csrf=${encodeURIComponent(a.csrfToken)}&name=Hacked&kind=individual&status=prospect`
-            : undefined,
-        headers: route.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
+      const res = await a.send(route.method, fill(route.url), {
+        name: 'Hacked',
+        kind: 'individual',
+        status: 'prospect',
       })
       t.equal(res.statusCode, 403, `${route.method} ${route.url}`)
     }
@@ -462,12 +458,7 @@ t.test('the recycle bin under client access: only accessible clients are listed,
     const from = typeof route.access === 'object' ? route.access.clientFrom : undefined
     const id = from === 'deleted_client' ? client.id : secretDoc.id
     await a.get('/')
-    const res = await a.request({
-      method: route.method as 'GET',
-      url: route.url.replace(':id', id),
-      payload: route.method === 'POST' ? `_csrf=${encodeURIComponent(a.csrfToken)}` : undefined,
-      headers: route.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
-    })
+    const res = await a.send(route.method, route.url.replace(':id', id))
     t.equal(res.statusCode, 403, `${route.method} ${route.url}`)
     t.match(visibleText(res.body), 'It is in the recycle bin, where access cannot be requested')
   }

@@ -82,22 +82,12 @@ t.test(
     await a.login(admin.email, PASSWORD)
     for (const route of scoped) {
       await n.get('/')
-      const res = await n.request({
-        method: route.method as 'GET',
-        url: fill(route.url, entity.id),
-        payload: route.method === 'POST' ? `_csrf=${encodeURIComponent(n.csrfToken)}` : undefined,
-        headers: route.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
-      })
+      const res = await n.send(route.method, fill(route.url, entity.id))
       t.equal(res.statusCode, 403, `${route.method} ${route.url} without the permission`)
       // Routes on live clients do not find a deleted one; recycle-bin routes (clientFrom) do not find a live one.
       const inBin = typeof route.access === 'object' && route.access.clientFrom !== undefined
       await a.get('/')
-      const gone = await a.request({
-        method: route.method as 'GET',
-        url: fill(route.url, inBin ? entity.id : deleted.id),
-        payload: route.method === 'POST' ? `_csrf=${encodeURIComponent(a.csrfToken)}` : undefined,
-        headers: route.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
-      })
+      const gone = await a.send(route.method, fill(route.url, inBin ? entity.id : deleted.id))
       t.equal(gone.statusCode, 404, `${route.method} ${route.url} for a ${inBin ? 'live' : 'deleted'} client`)
     }
     t.equal((await db('audit_log').whereLike('action', 'entity.%')).length, 0, 'nothing changed')
