@@ -43,8 +43,9 @@ export async function findUserById(db: Db, id: string): Promise<UserRow | undefi
   return userWithPermissions(db).where('u.id', id).first()
 }
 
-export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
-  return userWithPermissions(db).whereRaw('lower(u.email) = lower(?)', [email]).first()
+/** Every account of an address, one per company at most, oldest company first. */
+export async function findUsersByEmail(db: Db, email: string): Promise<UserRow[]> {
+  return userWithPermissions(db).whereRaw('lower(u.email) = lower(?)', [email]).orderBy('c.created_at').limit(50)
 }
 
 export async function countActiveUsers(db: Db, companyId: string): Promise<number> {

@@ -6,6 +6,7 @@ import {
   PERMISSIONS,
   type PermissionKey,
 } from '../access/permissions.js'
+import { whyNotManageUser } from '../access/users.js'
 import { FormErrors, text } from '../forms/form-errors.js'
 import { allValues, isUuid, NotFoundError, pageNumber, signedInUser, withQuery } from '../http/params.js'
 import { findUserInCompany, listUsers, type ManagedUser, USERS_PAGE_SIZE, type UserListFilters } from './queries.js'
@@ -121,7 +122,16 @@ export default async function userRoutes(app: FastifyInstance) {
     target: ManagedUser,
     values = { name: target.name, email: target.email },
     errors = new FormErrors(),
-  ) => reply.page('users/edit', { title: `User: ${target.name}`, target, values, errors })
+  ) =>
+    reply.page('users/edit', {
+      title: `User: ${target.name}`,
+      target,
+      values,
+      errors,
+      // The same rule the service refuses with: controls that would be refused are not offered.
+      refusal: whyNotManageUser(signedInUser(reply.request), target),
+      isSelf: target.id === signedInUser(reply.request).id,
+    })
 
   app.get<{ Params: { id: string } }>('/settings/users/:id', { config: MANAGE }, async (request, reply) => {
     const target = await loadTarget(app, request)

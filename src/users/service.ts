@@ -1,9 +1,11 @@
 import type { Knex } from 'knex'
 import { effectivePermissions, PERMISSION_KEYS, type PermissionKey, permissionLabel } from '../access/permissions.js'
+import { whyNotManageUser } from '../access/users.js'
 import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import { deleteSessionsOfUser } from '../sessions/pg-session-store.js'
 import type { CurrentUser } from '../types.js'
+import { enqueueEmail } from '../mail/outbox.js'
 import { inviteUser } from './invitations.js'
 import { countOtherActiveAdministrators, findUserInCompany, type ManagedUser } from './queries.js'
 
@@ -45,15 +47,10 @@ async function changeUser<T>(
   })
 }
 
-/** Only an administrator may change an administrator: a user manager cannot take over or lock out one. */
+/** The rule of src/access/users.ts: nobody manages a user holding a permission they do not hold. */
 function assertMayManage(actor: Actor, target: ManagedUser): void {
-  const targetIsAdmin = target.granted.includes('system_administrator')
-  if (targetIsAdmin && !actor.user.permissions.has('system_administrator')) {
-    throw new UserRuleError(
-      `${target.name} is a System Administrator: only an administrator can change their account.`,
-      'user',
-    )
-  }
+  const refusal = whyNotManageUser(actor.user, target)
+  if (refusal) throw new UserRuleError(refusal, 'user')
 }
 
 async function assertNotLastAdministrator(trx: Knex.Transaction, actor: Actor, target: ManagedUser, what: string) {
@@ -74,12 +71,21 @@ function assertHoldsAll(actor: Actor, changed: Iterable<PermissionKey>): void {
   }
 }
 
-/** Replaces a user's granted permissions. Returns the granted set before and after. */
-export async function setPermissions(db: Db, actor: Actor, userId: string, granted: PermissionKey[]) {
+/**
+ * Replaces a user's granted permissions with `granted`, or with what `granted` makes of the set read
+ * under the company lock (a toggle), so that two racing changes never build on the same stale read.
+ * Returns the granted set before and after.
+ */
+export async function setPermissions(
+  db: Db,
+  actor: Actor,
+  userId: string,
+  granted: PermissionKey[] | ((current: ReadonlySet<PermissionKey>) => Iterable<PermissionKey>),
+) {
   return changeUser(db, actor, userId, async (trx, target) => {
     assertMayManage(actor, target)
     const before = new Set(target.granted)
-    const after = new Set(granted)
+    const after = new Set(typeof granted === 'function' ? granted(before) : granted)
     const added = [...after].filter((k) => !before.has(k))
     const removed = [...before].filter((k) => !after.has(k))
     if (added.length === 0 && removed.length === 0)
@@ -110,21 +116,21 @@ export async function setPermissions(db: Db, actor: Actor, userId: string, grant
 
 /** Switches one permission On or Off (the htmx toggle). An included permission cannot be switched off alone. */
 export async function togglePermission(db: Db, actor: Actor, userId: string, key: PermissionKey, on: boolean) {
-  const target = await findUserInCompany(db, actor.user.companyId, userId)
-  if (!target) throw new UserNotFoundError('user not found')
-  const granted = new Set(target.granted)
-  if (on) granted.add(key)
-  else {
-    const others = [...granted].filter((k) => k !== key)
-    const includer = others.find((k) => effectivePermissions([k]).has(key))
-    if (includer) {
-      throw new UserRuleError(
-        `${permissionLabel(key)} is included in ${permissionLabel(includer)}: switch that off first.`,
-      )
+  return setPermissions(db, actor, userId, (current) => {
+    const granted = new Set(current)
+    if (on) granted.add(key)
+    else {
+      const others = [...granted].filter((k) => k !== key)
+      const includer = others.find((k) => effectivePermissions([k]).has(key))
+      if (includer) {
+        throw new UserRuleError(
+          `${permissionLabel(key)} is included in ${permissionLabel(includer)}: switch that off first.`,
+        )
+      }
+      granted.delete(key)
     }
-    granted.delete(key)
-  }
-  return setPermissions(db, actor, userId, [...granted])
+    return granted
+  })
 }
 
 export interface UserDetails {
@@ -189,6 +195,24 @@ export async function updateDetails(db: Db, actor: Actor, userId: string, detail
       await trx('users')
         .where({ id: target.id })
         .update({ ...details, updated_at: trx.fn.now() })
+      if (target.email.toLowerCase() !== details.email.toLowerCase()) {
+        // A link sent to the old address must not let anyone in under the new one.
+        await trx('user_invitations').where({ user_id: target.id }).whereNull('used_at').delete()
+        await enqueueEmail(trx, {
+          companyId: actor.user.companyId,
+          to: target.email,
+          subject: `Your email address on KYC Desk (${actor.user.companyName}) was changed`,
+          text: [
+            `Hello ${target.name},`,
+            '',
+            `${actor.user.name} changed the email address of your KYC Desk account at ${actor.user.companyName}.`,
+            'Messages for your account now go to the new address, and this address no longer signs in to it.',
+            ...(target.invited ? ['The invitation sent to this address no longer works.'] : []),
+            '',
+            'If you did not expect this, tell your administrator at once.',
+          ].join('\n'),
+        })
+      }
       await auditTarget(
         trx,
         actor,
@@ -248,6 +272,7 @@ export async function setShareAllClients(db: Db, actor: Actor, userId: string, o
 /** Sends a fresh invitation to a user who has not set a password yet. */
 export async function resendInvitation(db: Db, actor: Actor, userId: string) {
   return changeUser(db, actor, userId, async (trx, target) => {
+    assertMayManage(actor, target)
     if (!target.invited) throw new UserRuleError(`${target.name} has already set a password.`, 'user')
     if (!target.active) throw new UserRuleError(`${target.name} is deactivated: reactivate them first.`, 'user')
     await inviteUser(trx, {

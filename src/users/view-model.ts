@@ -5,6 +5,7 @@ import {
   type PermissionKey,
   permissionLabel,
 } from '../access/permissions.js'
+import { whyNotManageUser } from '../access/users.js'
 import type { CurrentUser } from '../types.js'
 import type { ManagedUser } from './queries.js'
 
@@ -27,13 +28,12 @@ export function permissionRows(
   granted: ReadonlySet<PermissionKey> = new Set(target.granted),
 ): PermissionRow[] {
   const effective = effectivePermissions(granted)
-  const targetIsAdmin = granted.has('system_administrator')
-  const actorIsAdmin = actor.permissions.has('system_administrator')
+  const refusal = whyNotManageUser(actor, target)
   return PERMISSIONS.map((p) => {
     const includer = includedBy(p.key, granted)
     const state = includer ? 'included' : effective.has(p.key) ? 'on' : 'off'
     let locked: string | undefined
-    if (targetIsAdmin && !actorIsAdmin) locked = 'Only an administrator can change an administrator’s permissions.'
+    if (refusal) locked = refusal
     else if (!actor.permissions.has(p.key)) locked = 'You cannot change this: you do not hold it yourself.'
     else if (includer) locked = `Switch off ${permissionLabel(includer)} first.`
     return {
