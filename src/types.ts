@@ -65,6 +65,8 @@ declare module '@fastify/session' {
     startedAt?: string
     flash?: Flash
     returnTo?: string
+    /** The password was right for accounts in several companies; the person picks one (auth/routes.ts). */
+    pendingLogin?: { userIds: string[]; at: string; next: string }
     /** The CSRF secret, set by @fastify/csrf-protection. */
     _csrf?: string
   }

@@ -1,47 +1,64 @@
 import { writeAudit } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
-import { findUserByEmail, type UserRow } from '../users/queries.js'
+import { findUsersByEmail, type UserRow } from '../users/queries.js'
 import { verifyPassword } from './passwords.js'
+import { secondsToWait } from './throttle.js'
 
-/** Attempts allowed in the window before login is refused for that account, or from that address. */
-export const THROTTLE = { windowMinutes: 15, perAccount: 10, perAddress: 50 } as const
-
-export type LoginResult = { ok: true; user: UserRow } | { ok: false; reason: 'invalid' | 'throttled' }
-
-async function isThrottled(db: Db, email: string, ip: string): Promise<boolean> {
-  const row = await db('login_attempts')
-    .whereRaw('created_at > now() - make_interval(mins => ?)', [THROTTLE.windowMinutes])
-    .andWhere('succeeded', false)
-    .select(
-      db.raw('count(*) FILTER (WHERE lower(email) = lower(?)) AS by_account', [email]),
-      db.raw('count(*) FILTER (WHERE ip = ?) AS by_address', [ip]),
-    )
-    .first()
-  return row.by_account >= THROTTLE.perAccount || row.by_address >= THROTTLE.perAddress
-}
+export type LoginResult =
+  /** One or more active accounts of this address whose password matched (one per company). */
+  | { ok: true; accounts: UserRow[] }
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'throttled'; waitSeconds: number }
 
 /**
- * Checks an email and password. Every attempt is recorded for throttling; attempts on a known account
- * also go to that company's audit trail. The caller shows one generic message for every failure.
+ * Checks an email and password against every account of that address (an address is unique within a
+ * company, not across companies). The passwords are verified side by side, so the time taken does not
+ * say how many companies know the address. Every attempt is recorded for throttling; a failure is
+ * audited in the companies of the accounts tried, a success only when the account is chosen (logIn).
+ * The caller shows one generic message for every failure.
  */
 export async function attemptLogin(db: Db, email: string, password: string, ip: string): Promise<LoginResult> {
-  if (await isThrottled(db, email, ip)) return { ok: false, reason: 'throttled' }
-  const user = await findUserByEmail(db, email)
-  const passwordOk = await verifyPassword(user?.password_hash ?? null, password)
-  const ok = Boolean(user?.active && passwordOk)
+  const waitSeconds = await secondsToWait(db, email, ip)
+  if (waitSeconds > 0) {
+    // A throttled attempt counts as a failure of this address: hammering lengthens one's own wait.
+    await db('login_attempts').insert({ email, ip, succeeded: false, throttled: true })
+    return { ok: false, reason: 'throttled', waitSeconds }
+  }
+  const users = await findUsersByEmail(db, email)
+  const checked = await Promise.all(
+    (users.length > 0 ? users : [undefined]).map(async (user) => ({
+      user,
+      passwordOk: await verifyPassword(user?.password_hash ?? null, password),
+    })),
+  )
+  const accounts = checked.filter((c) => c.user?.active && c.passwordOk).map((c) => c.user as UserRow)
   await db.transaction(async (trx) => {
-    await trx('login_attempts').insert({ email, ip, succeeded: ok })
-    if (user) {
+    await trx('login_attempts').insert({ email, ip, succeeded: accounts.length > 0 })
+    if (accounts.length > 0) return
+    for (const { user } of checked) {
+      if (!user) continue
       await writeAudit(trx, {
         companyId: user.company_id,
         actorUserId: user.id,
-        action: ok ? 'auth.login' : 'auth.login_failed',
+        action: 'auth.login_failed',
         targetType: 'user',
         targetId: user.id,
-        after: ok ? undefined : { reason: user.active ? 'wrong password' : 'user deactivated' },
+        after: { reason: user.active ? 'wrong password' : 'user deactivated' },
         ip,
       })
     }
   })
-  return ok && user ? { ok: true, user } : { ok: false, reason: 'invalid' }
+  return accounts.length > 0 ? { ok: true, accounts } : { ok: false, reason: 'invalid' }
+}
+
+/** Records the sign-in of the account chosen (the only one, or the company picked). */
+export async function auditLogin(db: Db, user: UserRow, ip: string): Promise<void> {
+  await writeAudit(db, {
+    companyId: user.company_id,
+    actorUserId: user.id,
+    action: 'auth.login',
+    targetType: 'user',
+    targetId: user.id,
+    ip,
+  })
 }

@@ -42,7 +42,7 @@ t.test('signing in and out', async (t) => {
     const v = new Visitor(app)
     await v.get('/login')
     const before = v.cookies.get('kyc.sid')
-    t.ok(before, 'a session exists before login (it holds the CSRF secret)')
+    t.notOk(before, 'no session before login: the form keeps its CSRF secret in a signed cookie')
     const res = await v.post('/login', { email: user.email.toUpperCase(), password: PASSWORD })
     t.equal(res.statusCode, 303)
     t.equal(res.headers.location, '/')
@@ -63,9 +63,11 @@ t.test('signing in and out', async (t) => {
 
   t.test('the old session id is worthless after login (no fixation)', async (t) => {
     const v = new Visitor(app)
-    await v.get('/login')
+    await v.login(user.email, PASSWORD)
     const fixated = v.cookies.get('kyc.sid') as string
+    await v.get('/')
     await v.post('/login', { email: user.email, password: PASSWORD })
+    t.not(v.cookies.get('kyc.sid'), fixated, 'signing in again gives a new session id')
     const attacker = new Visitor(app)
     attacker.cookies.set('kyc.sid', fixated)
     const res = await attacker.get('/')

@@ -72,10 +72,11 @@ t.test('in production, behind a TLS proxy, the session cookie is Secure and HSTS
   const v = new Visitor(app)
   const https = { 'x-forwarded-proto': 'https' }
   const page = await v.get('/login', https)
-  t.match(String(page.headers['set-cookie']), /__Host-kyc\.sid=.*; Secure/)
+  t.match(String(page.headers['set-cookie']), /__Host-kyc\.form=.*; Secure/, "the sign-in form's CSRF cookie")
   t.match(String(page.headers['strict-transport-security']), /max-age/)
   const res = await v.post('/login', { email: user.email, password: PASSWORD }, { headers: https })
   t.equal(res.statusCode, 303)
+  t.match(String(res.headers['set-cookie']), /__Host-kyc\.sid=.*; Secure/)
 })
 
 t.test('htmx is served from public/ at the pinned 2.x version', async (t) => {

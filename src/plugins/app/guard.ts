@@ -1,10 +1,10 @@
-import Tokens from '@fastify/csrf'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { clientGate } from '../../access/client-access.js'
 import { isPermissionKey, type PermissionKey, permissionLabel } from '../../access/permissions.js'
 import { isUuid, NotFoundError } from '../../http/params.js'
 import type { RouteAccess } from '../../types.js'
+import { anonymousCsrfSecret, csrfTokens } from './csrf.js'
 import { isHtmxPartialRequest } from './render.js'
 
 export interface DeclaredRoute {
@@ -73,8 +73,6 @@ function redirectToLogin(request: FastifyRequest, reply: FastifyReply): FastifyR
   return reply.redirect(location, 303)
 }
 
-// The same token scheme and defaults as @fastify/csrf-protection, which creates the tokens.
-const tokens = Tokens()
 const csrfError = Object.assign(new Error('Invalid csrf token'), { statusCode: 403, code: 'FST_CSRF_INVALID_TOKEN' })
 
 /**
@@ -119,9 +117,10 @@ export default fp(
       if (access !== 'public' && !request.user) return redirectToLogin(request, reply)
 
       if (!SAFE_METHODS.has(request.method)) {
-        const secret = request.session._csrf
+        // A visitor without a session (the sign-in form) holds the secret in a signed cookie instead.
+        const secret = request.session._csrf ?? (request.user ? undefined : anonymousCsrfSecret(request, app.config.production))
         const token = await submittedToken(request)
-        if (!secret || !token || !tokens.verify(secret, token)) throw csrfError
+        if (!secret || !token || !csrfTokens.verify(secret, token)) throw csrfError
       }
       if (typeof access !== 'object') return
 

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { PermissionKey } from '../../access/permissions.js'
 import type { CurrentUser, Flash } from '../../types.js'
+import { anonymousCsrfToken } from './csrf.js'
 
 export interface NavItem {
   href: string
@@ -99,7 +100,14 @@ export default fp(
         flash = session.flash
         session.flash = undefined
       }
-      const csrfToken = session && (user || data.needsCsrf) ? this.generateCsrf() : undefined
+      // A signed-in user's token comes from the session; a visitor's (sign-in form) from a cookie, so that
+      // an anonymous page view never creates a session row.
+      const csrfToken =
+        session && (user || session._csrf || session.pendingLogin)
+          ? this.generateCsrf()
+          : data.needsCsrf
+            ? anonymousCsrfToken(this, this.server.config.production)
+            : undefined
       const locals = {
         ...data,
         user,

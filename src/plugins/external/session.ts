@@ -23,7 +23,8 @@ export default fp(
     await app.register(formbody)
     // Uploads are streamed by the handler; one file per request, size-limited here.
     await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, parts: 12 } })
-    await app.register(cookie)
+    // Signs the cookie that carries a visitor's CSRF secret before there is a session (plugins/app/csrf.ts).
+    await app.register(cookie, { secret: config.sessionSecret })
     const store = new PgSessionStore(app.db, {
       idleMinutes: config.idleTimeoutMinutes,
       absoluteHours: config.absoluteTimeoutHours,
