@@ -1,6 +1,7 @@
 import type { Knex } from 'knex'
 import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
+import { NotFoundError } from '../http/params.js'
 import type { EntityActor } from '../entities/service.js'
 
 export interface GroupRow {
@@ -26,6 +27,11 @@ export async function listGroups(db: Db, companyId: string): Promise<GroupRow[]>
 
 export async function findGroup(db: Db | Knex.Transaction, companyId: string, id: string) {
   return db('groups').where({ company_id: companyId, id }).first('id', 'name')
+}
+
+/** The group, locked for the rest of the transaction: changes to one group and its members are serialised. */
+function lockGroup(trx: Knex.Transaction, companyId: string, id: string): Promise<{ id: string; name: string } | undefined> {
+  return trx('groups').where({ company_id: companyId, id }).forUpdate().first('id', 'name')
 }
 
 export async function groupMembers(db: Db, groupId: string): Promise<{ id: string; name: string; email: string }[]> {
@@ -85,8 +91,8 @@ export async function updateGroup(
 ): Promise<void> {
   try {
     await db.transaction(async (trx) => {
-      const group = await findGroup(trx, actor.user.companyId, groupId)
-      if (!group) throw new Error('group vanished')
+      const group = await lockGroup(trx, actor.user.companyId, groupId)
+      if (!group) throw new NotFoundError('group')
       const before: string[] = (await trx('group_members').where({ group_id: groupId }).select('user_id')).map(
         (r: { user_id: string }) => r.user_id,
       )
@@ -131,7 +137,7 @@ export async function groupDeletionImpact(db: Db, groupId: string): Promise<{ me
 
 export async function deleteGroup(db: Db, actor: EntityActor, groupId: string): Promise<void> {
   await db.transaction(async (trx) => {
-    const group = await findGroup(trx, actor.user.companyId, groupId)
+    const group = await lockGroup(trx, actor.user.companyId, groupId)
     if (!group) return
     const members = (await trx('group_members').where({ group_id: groupId }).select('user_id')).map(
       (r: { user_id: string }) => r.user_id,

@@ -23,6 +23,7 @@ import {
   SharingRefused,
   setDigest,
   sharingView,
+  userHasAccess,
 } from './sharing.js'
 
 const ADMIN = { access: { permission: 'system_administrator' } } as const
@@ -265,8 +266,16 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       const found = isUuid(requestId)
         ? await findRequest(app.db, signedInUser(request).companyId, requestId)
         : undefined
-      const decidable = found && (await requestsToDecide(app.db, signedInUser(request))).some((r) => r.id === found.id)
-      if (!found || (found.status === 'pending' && !decidable)) throw new NotFoundError('request')
+      const user = signedInUser(request)
+      const decidable = found && (await requestsToDecide(app.db, user)).some((r) => r.id === found.id)
+      // A pending request is shown to those who decide it; a decided one to its requester and to users with
+      // access to the client (whose history it is part of), never to every Read Data user of the company.
+      const readable =
+        found &&
+        (decidable ||
+          (found.status !== 'pending' &&
+            (found.requester_id === user.id || (await userHasAccess(app.db, user, found.entity_id)))))
+      if (!found || !readable) throw new NotFoundError('request')
       return reply.page('client-access/request', {
         title: `Access request for ${found.entity_name}`,
         request: found,

@@ -97,6 +97,19 @@ export async function sharingView(db: Db, user: AccessSubject, entity: Entity, f
   }
 }
 
+/**
+ * Locks the client's row for the rest of the transaction and reads its owner afresh, so that rights are
+ * decided on what is stored, not on a read taken before another request changed the owner.
+ */
+async function lockClient(trx: Knex.Transaction, entity: Entity): Promise<Entity> {
+  const row = await trx('entities as e')
+    .join('users as u', 'u.id', 'e.owner_user_id')
+    .where('e.id', entity.id)
+    .forUpdate('e')
+    .first('e.owner_user_id', 'u.name as owner_name')
+  return { ...entity, owner_user_id: row.owner_user_id, owner_name: row.owner_name }
+}
+
 async function rightsFor(trx: Knex.Transaction, actor: EntityActor, entity: Entity) {
   return sharingRights(actor.user, entity, await userHasAccess(trx, actor.user, entity.id))
 }
@@ -104,8 +117,9 @@ async function rightsFor(trx: Knex.Transaction, actor: EntityActor, entity: Enti
 export type ShareTarget = { kind: 'user'; id: string } | { kind: 'group'; id: string } | { kind: 'company' }
 
 /** Shares a client with a user of the company, a group of it, or the whole company. */
-export async function addShare(db: Db, actor: EntityActor, entity: Entity, target: ShareTarget): Promise<string> {
+export async function addShare(db: Db, actor: EntityActor, client: Entity, target: ShareTarget): Promise<string> {
   return db.transaction(async (trx) => {
+    const entity = await lockClient(trx, client)
     const rights = await rightsFor(trx, actor, entity)
     if (!rights.mayShare) throw new SharingRefused('You cannot share this client.')
     const companyId = actor.user.companyId
@@ -136,8 +150,9 @@ export async function addShare(db: Db, actor: EntityActor, entity: Entity, targe
 }
 
 /** Removes one share. Removing the whole-company share stays with administrators and the owner. */
-export async function removeShare(db: Db, actor: EntityActor, entity: Entity, shareId: string): Promise<string> {
+export async function removeShare(db: Db, actor: EntityActor, client: Entity, shareId: string): Promise<string> {
   return db.transaction(async (trx) => {
+    const entity = await lockClient(trx, client)
     const share = await trx('client_shares as s')
       .leftJoin('groups as g', 'g.id', 's.group_id')
       .leftJoin('users as u', 'u.id', 's.user_id')
@@ -167,8 +182,9 @@ export async function removeShare(db: Db, actor: EntityActor, entity: Entity, sh
   })
 }
 
-export async function changeOwner(db: Db, actor: EntityActor, entity: Entity, ownerId: string): Promise<string> {
+export async function changeOwner(db: Db, actor: EntityActor, client: Entity, ownerId: string): Promise<string> {
   return db.transaction(async (trx) => {
+    const entity = await lockClient(trx, client)
     const rights = await rightsFor(trx, actor, entity)
     if (!rights.mayChangeOwner) throw new SharingRefused('Only administrators and the owner change the owner.')
     const owner = await trx('users')
