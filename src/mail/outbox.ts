@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import { type AuditActor, auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 
 export interface OutgoingEmail {
@@ -86,4 +87,42 @@ export async function deliverDueEmails(db: Db, transport: MailTransport, from: s
     if (done === 'sent') sent++
   }
   return sent
+}
+
+export type RetryOutcome =
+  | { retried: true; subject: string }
+  | { retried: false; status: 'pending' | 'sent' }
+  | undefined
+
+/**
+ * Puts a failed message of the actor's company back in the queue as if new (pending, no attempts, due
+ * now), with an audit row in the same transaction. The one UPDATE only matches a row that is still
+ * 'failed', so of two clicks at the same time only one acts; the self-join reads the attempts from
+ * before the update. Returns undefined when the company has no such message.
+ */
+export async function retryFailedEmail(db: Db, actor: AuditActor, id: string): Promise<RetryOutcome> {
+  return db.transaction(async (trx) => {
+    const { rows } = await trx.raw<{ rows: { subject: string; attempts: number }[] }>(
+      `UPDATE outbox_emails AS m SET status = 'pending', attempts = 0, next_attempt_at = now()
+         FROM outbox_emails AS old
+        WHERE old.id = m.id AND m.id = ? AND m.company_id = ? AND m.status = 'failed'
+       RETURNING m.subject, old.attempts`,
+      [id, actor.user.companyId],
+    )
+    const done = rows[0]
+    if (done) {
+      await auditTarget(
+        trx,
+        actor,
+        'email',
+        id,
+        'mail.retry_requested',
+        { status: 'failed', attempts: done.attempts },
+        { status: 'pending' },
+      )
+      return { retried: true, subject: done.subject }
+    }
+    const found = await trx('outbox_emails').where({ id, company_id: actor.user.companyId }).first('status')
+    return found ? { retried: false, status: found.status } : undefined
+  })
 }

@@ -1,13 +1,17 @@
 import type { FastifyInstance } from 'fastify'
-import { pageNumber, signedInUser, withQuery } from '../http/params.js'
+import { one, query } from '../http/schemas.js'
+import { NotFoundError, pageNumber, signedInUser, withQuery } from '../http/params.js'
+import { retryFailedEmail } from './outbox.js'
 
 const PAGE_SIZE = 25
+/** Ids are bigint identities; 18 digits always fit, so a longer id is unknown rather than a database error. */
+const EMAIL_ID = /^[1-9][0-9]{0,17}$/
 
 /** Settings > Outgoing email: what was (or would be) sent, so the embedded default shows it too. */
 export default async function outboxRoutes(app: FastifyInstance) {
   app.get<{ Querystring: { page?: string } }>(
     '/settings/outgoing-email',
-    { config: { access: { permission: 'system_administrator' } } },
+    { config: { access: { permission: 'system_administrator' } }, schema: { querystring: query({ page: one(20) }) } },
     async (request, reply) => {
       const page = pageNumber(request.query.page)
       const rows = await app
@@ -24,6 +28,26 @@ export default async function outboxRoutes(app: FastifyInstance) {
         prevUrl: page > 1 ? withQuery('/settings/outgoing-email', {}, { page: page - 1 }) : undefined,
         nextUrl: rows.length > PAGE_SIZE ? withQuery('/settings/outgoing-email', {}, { page: page + 1 }) : undefined,
       })
+    },
+  )
+
+  // A message that failed its last attempt goes back in the queue, for instance once the SMTP server
+  // is fixed.
+  app.post<{ Params: { id: string } }>(
+    '/settings/outgoing-email/:id/retry',
+    { config: { access: { permission: 'system_administrator' } } },
+    async (request, reply) => {
+      const { id } = request.params
+      const outcome = EMAIL_ID.test(id)
+        ? await retryFailedEmail(app.db, { user: signedInUser(request), ip: request.ip }, id)
+        : undefined
+      if (!outcome) throw new NotFoundError('email')
+      reply.flash(
+        outcome.retried
+          ? { kind: 'success', text: `“${outcome.subject}” will be sent again.` }
+          : { kind: 'error', text: `That email was not sent again: it is ${outcome.status}, not failed.` },
+      )
+      return reply.redirect('/settings/outgoing-email', 303)
     },
   )
 }
