@@ -50,6 +50,8 @@ export interface Flash {
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: RouteAccess
+    /** The route takes a multipart form (an upload); every other state-changing route takes url-encoded forms. */
+    multipart?: true
   }
   interface FastifyRequest {
     user: CurrentUser | null

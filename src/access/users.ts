@@ -30,6 +30,7 @@ export function whyNotManageUser(actor: UserManager, target: ManagedAccount): st
     return `${target.name} is a System Administrator: only an administrator can change their account.`
   }
   const labels = beyond.map(permissionLabel)
-  const listed = labels.length > 3 ? `${labels.slice(0, 3).join(', ')} and ${labels.length - 3} more` : labels.join(', ')
+  const listed =
+    labels.length > 3 ? `${labels.slice(0, 3).join(', ')} and ${labels.length - 3} more` : labels.join(', ')
   return `${target.name} holds permissions you do not hold (${listed}): only a user who holds all of them can change their account.`
 }

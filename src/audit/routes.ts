@@ -1,14 +1,16 @@
 import type { FastifyInstance } from 'fastify'
-import { isUuid, pageNumber, signedInUser, withQuery } from '../http/params.js'
+import { isCalendarDate, isUuid, pageNumber, signedInUser, withQuery } from '../http/params.js'
+import { fields, query } from '../http/schemas.js'
 import { type AuditFilters, auditActions, companyUsers, listAudit } from './queries.js'
-
-const DATE = /^\d{4}-\d{2}-\d{2}$/
 
 /** The audit trail, read-only: no route changes or deletes audit rows (the table refuses it anyway). */
 export default async function auditRoutes(app: FastifyInstance) {
   app.get<{ Querystring: Record<string, string | undefined> }>(
     '/settings/audit',
-    { config: { access: { permission: 'system_administrator' } } },
+    {
+      config: { access: { permission: 'system_administrator' } },
+      schema: { querystring: query(fields(['actor', 'target', 'action', 'from', 'to', 'page'], 200)) },
+    },
     async (request, reply) => {
       const { companyId } = signedInUser(request)
       const q = request.query
@@ -16,8 +18,8 @@ export default async function auditRoutes(app: FastifyInstance) {
         actor: isUuid(q.actor) ? q.actor : '',
         target: isUuid(q.target) ? q.target : '',
         action: typeof q.action === 'string' ? q.action.slice(0, 100) : '',
-        from: q.from && DATE.test(q.from) && !Number.isNaN(Date.parse(q.from)) ? q.from : '',
-        to: q.to && DATE.test(q.to) && !Number.isNaN(Date.parse(q.to)) ? q.to : '',
+        from: isCalendarDate(q.from) ? q.from : '',
+        to: isCalendarDate(q.to) ? q.to : '',
         page: pageNumber(q.page),
       }
       const [{ rows, hasMore }, actions, users] = await Promise.all([

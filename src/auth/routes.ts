@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { writeAudit } from '../audit/audit.js'
 import { FormErrors, text } from '../forms/form-errors.js'
 import { isUuid } from '../http/params.js'
+import { fields, formBody, MAX_PARAM, one, query } from '../http/schemas.js'
 import { safeReturnPath } from '../plugins/app/guard.js'
 import { findUserById, type UserRow } from '../users/queries.js'
 import { attemptLogin, auditLogin } from './service.js'
@@ -11,8 +12,13 @@ const GENERIC_FAILURE = 'Email or password is incorrect'
 const CHOICE_MINUTES = 5
 
 /** Signs the account in: a new session id (a session fixed before login is worth nothing after it). */
-async function establishSession(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, user: UserRow) {
-  const next = request.session.pendingLogin?.next
+async function establishSession(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  user: UserRow,
+  next: string,
+) {
   await request.session.regenerate()
   request.session.userId = user.id
   request.session.companyId = user.company_id
@@ -34,7 +40,10 @@ export default async function authRoutes(app: FastifyInstance) {
   app.get<{ Querystring: { next?: string; signed_out?: string; welcome?: string } }>(
     '/login',
     // Showing the form writes nothing (no session until a login succeeds), and is rate limited anyway.
-    { config: { access: 'public', rateLimit: { max: 120, timeWindow: '1 minute' } } },
+    {
+      config: { access: 'public', rateLimit: { max: 120, timeWindow: '1 minute' } },
+      schema: { querystring: query({ next: one(MAX_PARAM), signed_out: one(10), welcome: one(10) }) },
+    },
     async (request, reply) => {
       if (request.user) return reply.redirect(safeReturnPath(request.query.next) ?? '/', 303)
       return reply.page('auth/login', {
@@ -51,7 +60,10 @@ export default async function authRoutes(app: FastifyInstance) {
 
   app.post(
     '/login',
-    { config: { access: 'public', rateLimit: { max: 30, timeWindow: '1 minute' } } },
+    {
+      config: { access: 'public', rateLimit: { max: 30, timeWindow: '1 minute' } },
+      schema: { body: formBody(fields(['email', 'password', 'next'], 2_000)) },
+    },
     async (request, reply) => {
       const email = text(request.body, 'email')
       const password = (request.body as Record<string, unknown> | undefined)?.password
@@ -65,7 +77,7 @@ export default async function authRoutes(app: FastifyInstance) {
       if (!errors.any) {
         const result = await attemptLogin(app.db, email, password as string, request.ip)
         if (result.ok && result.accounts.length === 1) {
-          return establishSession(app, request, reply, result.accounts[0] as UserRow)
+          return establishSession(app, request, reply, result.accounts[0] as UserRow, next)
         }
         if (result.ok) {
           // The password is right for accounts in several companies: the person says which one.
@@ -110,7 +122,10 @@ export default async function authRoutes(app: FastifyInstance) {
 
   app.post(
     '/login/company',
-    { config: { access: 'public', rateLimit: { max: 30, timeWindow: '1 minute' } } },
+    {
+      config: { access: 'public', rateLimit: { max: 30, timeWindow: '1 minute' } },
+      schema: { body: formBody({ account: one(100) }) },
+    },
     async (request, reply) => {
       const chosen = text(request.body, 'account')
       const ids = pendingAccounts(request)
@@ -119,7 +134,7 @@ export default async function authRoutes(app: FastifyInstance) {
       if (!user?.active) {
         return chooseCompanyPage(request, reply.code(422), new FormErrors().add('account', 'Choose a company'))
       }
-      return establishSession(app, request, reply, user)
+      return establishSession(app, request, reply, user, request.session.pendingLogin?.next ?? '')
     },
   )
 

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex'
 import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
-import { NotFoundError } from '../http/params.js'
 import type { EntityActor } from '../entities/service.js'
+import { NotFoundError } from '../http/params.js'
 
 export interface GroupRow {
   id: string
@@ -30,7 +30,11 @@ export async function findGroup(db: Db | Knex.Transaction, companyId: string, id
 }
 
 /** The group, locked for the rest of the transaction: changes to one group and its members are serialised. */
-function lockGroup(trx: Knex.Transaction, companyId: string, id: string): Promise<{ id: string; name: string } | undefined> {
+function lockGroup(
+  trx: Knex.Transaction,
+  companyId: string,
+  id: string,
+): Promise<{ id: string; name: string } | undefined> {
   return trx('groups').where({ company_id: companyId, id }).forUpdate().first('id', 'name')
 }
 

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { entityActor, routeEntity } from '../entities/routes.js'
 import { FormErrors, text } from '../forms/form-errors.js'
 import { allValues, isUuid, NotFoundError, signedInUser } from '../http/params.js'
+import { fields, formBody, MAX_PARAM, many, one, query } from '../http/schemas.js'
 import { isHtmxPartialRequest } from '../plugins/app/render.js'
 import {
   createGroup,
@@ -27,6 +28,9 @@ import {
 } from './sharing.js'
 
 const ADMIN = { access: { permission: 'system_administrator' } } as const
+const GROUP_FORM = formBody({ name: one(), members: many(100) })
+/** Every form of the Sharing options dialog posts some of these. */
+const SHARING_FORM = formBody(fields(['share_with', 'owner', 'digest', 'message', 'find']))
 const CLIENT = { access: { permission: 'read_data', client: 'params.id' } } as const
 const CLIENT_WITHOUT_ACCESS = {
   access: { permission: 'read_data', client: 'params.id', withoutClientAccess: true },
@@ -49,31 +53,45 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     })
   }
   app.get('/settings/client-access', { config: ADMIN }, async (_request, reply) => settingsPage(reply))
-  app.post('/settings/client-access', { config: ADMIN }, async (request, reply) => {
-    const body = request.body as Record<string, unknown>
-    const defaultAccess = text(body, 'default_access')
-    const hour = Number(text(body, 'digest_hour'))
-    const errors = new FormErrors()
-    if (defaultAccess !== 'company' && defaultAccess !== 'owner')
-      errors.add('default_access', 'Choose the default access for new client relationships')
-    if (!Number.isInteger(hour) || hour < 0 || hour > 23) errors.add('digest_hour', 'Choose an hour from the list')
-    if (errors.any) return settingsPage(reply.code(422), errors)
-    const added = await saveSettings(app.db, entityActor(request), {
-      client_access_enabled: body.client_access_enabled === '1',
-      allow_access_requests: body.allow_access_requests === '1',
-      allow_sharing: body.allow_sharing === '1',
-      default_access: defaultAccess as 'company' | 'owner',
-      digest_hour: hour,
-    })
-    reply.flash({
-      kind: 'success',
-      text:
-        added > 0
-          ? `Client access settings saved. ${added} client relationships were shared with the whole company, so nobody lost access.`
-          : 'Client access settings saved.',
-    })
-    return reply.redirect('/settings/client-access', 303)
-  })
+  app.post(
+    '/settings/client-access',
+    {
+      config: ADMIN,
+      schema: {
+        body: formBody(
+          fields(
+            ['client_access_enabled', 'allow_access_requests', 'allow_sharing', 'default_access', 'digest_hour'],
+            100,
+          ),
+        ),
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as Record<string, unknown>
+      const defaultAccess = text(body, 'default_access')
+      const hour = Number(text(body, 'digest_hour'))
+      const errors = new FormErrors()
+      if (defaultAccess !== 'company' && defaultAccess !== 'owner')
+        errors.add('default_access', 'Choose the default access for new client relationships')
+      if (!Number.isInteger(hour) || hour < 0 || hour > 23) errors.add('digest_hour', 'Choose an hour from the list')
+      if (errors.any) return settingsPage(reply.code(422), errors)
+      const added = await saveSettings(app.db, entityActor(request), {
+        client_access_enabled: body.client_access_enabled === '1',
+        allow_access_requests: body.allow_access_requests === '1',
+        allow_sharing: body.allow_sharing === '1',
+        default_access: defaultAccess as 'company' | 'owner',
+        digest_hour: hour,
+      })
+      reply.flash({
+        kind: 'success',
+        text:
+          added > 0
+            ? `Client access settings saved. ${added} client relationships were shared with the whole company, so nobody lost access.`
+            : 'Client access settings saved.',
+      })
+      return reply.redirect('/settings/client-access', 303)
+    },
+  )
 
   // Groups
   const groupForm = async (
@@ -115,7 +133,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
   app.get('/settings/groups/new', { config: ADMIN }, async (_request, reply) =>
     groupForm(reply, { name: '', members: [] }),
   )
-  app.post('/settings/groups', { config: ADMIN }, async (request, reply) => {
+  app.post('/settings/groups', { config: ADMIN, schema: { body: GROUP_FORM } }, async (request, reply) => {
     const values = groupInput(request.body)
     const errors = groupErrors(values)
     if (!errors.any) {
@@ -135,22 +153,26 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     const members = await groupMembers(app.db, group.id)
     return groupForm(reply, { name: group.name, members: members.map((m) => m.id) }, group)
   })
-  app.post<{ Params: { groupId: string } }>('/settings/groups/:groupId', { config: ADMIN }, async (request, reply) => {
-    const group = await loadGroup(request)
-    const values = groupInput(request.body)
-    const errors = groupErrors(values)
-    if (!errors.any) {
-      try {
-        await updateGroup(app.db, entityActor(request), group.id, values.name, values.members)
-        reply.flash({ kind: 'success', text: `The group ${values.name} was saved.` })
-        return reply.redirect('/settings/client-access', 303)
-      } catch (error) {
-        if (!(error instanceof GroupNameTaken)) throw error
-        errors.add('name', 'There is already a group with this name')
+  app.post<{ Params: { groupId: string } }>(
+    '/settings/groups/:groupId',
+    { config: ADMIN, schema: { body: GROUP_FORM } },
+    async (request, reply) => {
+      const group = await loadGroup(request)
+      const values = groupInput(request.body)
+      const errors = groupErrors(values)
+      if (!errors.any) {
+        try {
+          await updateGroup(app.db, entityActor(request), group.id, values.name, values.members)
+          reply.flash({ kind: 'success', text: `The group ${values.name} was saved.` })
+          return reply.redirect('/settings/client-access', 303)
+        } catch (error) {
+          if (!(error instanceof GroupNameTaken)) throw error
+          errors.add('name', 'There is already a group with this name')
+        }
       }
-    }
-    return groupForm(reply.code(422), values, group, errors)
-  })
+      return groupForm(reply.code(422), values, group, errors)
+    },
+  )
   app.get<{ Params: { groupId: string } }>(
     '/settings/groups/:groupId/delete',
     { config: ADMIN },
@@ -192,7 +214,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
   }
   app.get<{ Params: { id: string } }>(
     '/entities/:id/sharing',
-    { config: CLIENT_WITHOUT_ACCESS },
+    { config: CLIENT_WITHOUT_ACCESS, schema: { querystring: query({ find: one(MAX_PARAM) }) } },
     async (request, reply) => sharingPage(request, reply),
   )
 
@@ -205,16 +227,20 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       entity: Awaited<ReturnType<typeof routeEntity>>,
     ) => Promise<string>,
   ) =>
-    app.post<{ Params: { id: string; shareId?: string } }>(path, { config }, async (request, reply) => {
-      const entity = await routeEntity(app, request)
-      try {
-        reply.flash({ kind: 'success', text: await act(request, entity) })
-        return reply.redirect(`/entities/${entity.id}/sharing`, 303)
-      } catch (error) {
-        if (!(error instanceof SharingRefused)) throw error
-        return sharingPage(request, reply, new FormErrors().add(field, error.message))
-      }
-    })
+    app.post<{ Params: { id: string; shareId?: string } }>(
+      path,
+      { config, schema: { body: SHARING_FORM } },
+      async (request, reply) => {
+        const entity = await routeEntity(app, request)
+        try {
+          reply.flash({ kind: 'success', text: await act(request, entity) })
+          return reply.redirect(`/entities/${entity.id}/sharing`, 303)
+        } catch (error) {
+          if (!(error instanceof SharingRefused)) throw error
+          return sharingPage(request, reply, new FormErrors().add(field, error.message))
+        }
+      },
+    )
 
   sharingAction('/entities/:id/sharing/add', CLIENT, 'share_with', async (request, entity) => {
     const choice = text(request.body, 'share_with')
@@ -286,7 +312,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
   for (const decision of ['grant', 'decline'] as const) {
     app.post<{ Params: { requestId: string } }>(
       `/access-requests/:requestId/${decision}`,
-      { config: { access: { permission: 'read_data' } } },
+      { config: { access: { permission: 'read_data' } }, schema: { body: formBody({ reason: one() }) } },
       async (request, reply) => {
         const { requestId } = request.params
         if (!isUuid(requestId)) throw new NotFoundError('request')

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { entityActor, routeEntity, showEntityPage } from '../entities/routes.js'
 import { FormErrors } from '../forms/form-errors.js'
 import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
+import { one, query } from '../http/schemas.js'
 import { findDocument, softDeleteDocument, UploadRefused, uploadDocument } from './service.js'
 
 const INLINE_TYPES = new Set(['application/pdf', 'image/png', 'image/jpeg', 'image/webp', 'text/plain'])
@@ -9,7 +10,7 @@ const INLINE_TYPES = new Set(['application/pdf', 'image/png', 'image/jpeg', 'ima
 export default async function documentRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string } }>(
     '/entities/:id/documents',
-    { config: { access: { permission: 'upload_entity_documents', client: 'params.id' } } },
+    { config: { access: { permission: 'upload_entity_documents', client: 'params.id' }, multipart: true } },
     async (request, reply) => {
       const entity = await routeEntity(app, request)
       const errors = new FormErrors()
@@ -64,7 +65,10 @@ export default async function documentRoutes(app: FastifyInstance) {
 
   app.get<{ Params: { id: string; documentId: string }; Querystring: { inline?: string } }>(
     '/entities/:id/documents/:documentId',
-    { config: { access: { permission: 'download_entity_documents', client: 'params.id' } } },
+    {
+      config: { access: { permission: 'download_entity_documents', client: 'params.id' } },
+      schema: { querystring: query({ inline: one(10) }) },
+    },
     async (request, reply) => {
       const doc = await documentOf(signedInUser(request).companyId, request.params.id, request.params.documentId)
       const inline = request.query.inline === '1' && INLINE_TYPES.has(doc.media_type)

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex'
 import { hasAccessSql } from '../access/client-access.js'
 import { type Db, hotRead } from '../db/knex.js'
+import { isUuid } from '../http/params.js'
 import type { CurrentUser } from '../types.js'
 import type { EntityKind, EntityStatus } from './reference.js'
 
@@ -25,11 +26,19 @@ export interface Cursor {
 export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify([c.key, c.id])).toString('base64url')
 }
-export function decodeCursor(value: unknown): Cursor | undefined {
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$/
+
+/**
+ * A cursor from the query, or undefined when it is not one this list wrote: its id must be a UUID and, for
+ * the "last changed" order, its key a timestamp, or the database would refuse the page's query.
+ */
+export function decodeCursor(value: unknown, sort: EntityListFilters['sort']): Cursor | undefined {
   if (typeof value !== 'string' || value.length > 500) return undefined
   try {
     const [key, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'))
-    return typeof key === 'string' && typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id) ? { key, id } : undefined
+    if (typeof key !== 'string' || key.length > 400 || key.includes('\u0000') || !isUuid(id)) return undefined
+    if (sort === 'changed' && !(TIMESTAMP.test(key) && !Number.isNaN(Date.parse(`${key}Z`)))) return undefined
+    return { key, id }
   } catch {
     return undefined
   }

@@ -3,6 +3,7 @@ import { ALLOWED_DESCRIPTION } from '../documents/file-types.js'
 import { documentsOf } from '../documents/service.js'
 import { FormErrors, text } from '../forms/form-errors.js'
 import { isUuid, NotFoundError, signedInUser, withQuery } from '../http/params.js'
+import { fields, formBody, MAX_PARAM, query } from '../http/schemas.js'
 import { allocationsOf, catalogue } from '../services/service.js'
 import {
   activeUsersOf,
@@ -44,6 +45,8 @@ export function entityActor(request: FastifyRequest) {
 
 const reference = { kinds: ENTITY_KINDS, statuses: STATUSES, countries: COUNTRIES, countryName, statusLabel }
 
+const ENTITY_FORM = formBody(fields(ENTITY_FIELDS))
+
 function inputFrom(body: unknown): EntityInput {
   return Object.fromEntries(ENTITY_FIELDS.map((f) => [f, text(body, f)])) as unknown as EntityInput
 }
@@ -80,18 +83,22 @@ export async function showEntityPage(
 export default async function entityRoutes(app: FastifyInstance) {
   app.get<{ Querystring: Record<string, string | undefined> }>(
     '/entities',
-    { config: { access: { permission: 'read_data' } } },
+    {
+      config: { access: { permission: 'read_data' } },
+      schema: { querystring: query(fields(['q', 'kind', 'status', 'owner', 'sort', 'after', 'before'], MAX_PARAM)) },
+    },
     async (request, reply) => {
       const user = signedInUser(request)
       const q = request.query
+      const sort = q.sort === 'changed' ? 'changed' : 'name'
       const filters: EntityListFilters = {
         q: (q.q ?? '').trim().slice(0, 200),
         kind: isKind(q.kind) ? q.kind : '',
         status: isStatus(q.status) ? q.status : '',
         owner: isUuid(q.owner) ? q.owner : '',
-        sort: q.sort === 'changed' ? 'changed' : 'name',
-        after: decodeCursor(q.after),
-        before: decodeCursor(q.before),
+        sort,
+        after: decodeCursor(q.after, sort),
+        before: decodeCursor(q.before, sort),
       }
       const { rows, hasBefore, hasAfter } = await listEntities(app.db, user, filters)
       const base = {
@@ -142,16 +149,20 @@ export default async function entityRoutes(app: FastifyInstance) {
     form(reply, { values: { kind: 'individual', status: 'prospect', owner_user_id: signedInUser(request).id } }),
   )
 
-  app.post('/entities', { config: { access: { permission: 'edit_entities' } } }, async (request, reply) => {
-    const user = signedInUser(request)
-    const input = inputFrom(request.body)
-    const owners = new Set((await activeUsersOf(app.db, user.companyId)).map((o) => o.id))
-    const { values, errors } = validateEntity(input, user, owners)
-    if (!values) return form(reply, { values: input, errors, status: 422 })
-    const id = await createEntity(app.db, entityActor(request), values)
-    reply.flash({ kind: 'success', text: `${values.name} was created.` })
-    return reply.redirect(`/entities/${id}`, 303)
-  })
+  app.post(
+    '/entities',
+    { config: { access: { permission: 'edit_entities' } }, schema: { body: ENTITY_FORM } },
+    async (request, reply) => {
+      const user = signedInUser(request)
+      const input = inputFrom(request.body)
+      const owners = new Set((await activeUsersOf(app.db, user.companyId)).map((o) => o.id))
+      const { values, errors } = validateEntity(input, user, owners)
+      if (!values) return form(reply, { values: input, errors, status: 422 })
+      const id = await createEntity(app.db, entityActor(request), values)
+      reply.flash({ kind: 'success', text: `${values.name} was created.` })
+      return reply.redirect(`/entities/${id}`, 303)
+    },
+  )
 
   app.get<{ Params: { id: string } }>('/entities/:id', { config: ENTITY('read_data') }, async (request, reply) =>
     showEntityPage(app, reply, await routeEntity(app, request)),
@@ -169,18 +180,22 @@ export default async function entityRoutes(app: FastifyInstance) {
     },
   )
 
-  app.post<{ Params: { id: string } }>('/entities/:id', { config: ENTITY('edit_entities') }, async (request, reply) => {
-    const user = signedInUser(request)
-    const entity = await routeEntity(app, request)
-    const input = inputFrom(request.body)
-    const owners = new Set((await activeUsersOf(app.db, user.companyId)).map((o) => o.id))
-    owners.add(entity.owner_user_id) // keeping a deactivated owner is allowed; choosing one is not
-    const { values, errors } = validateEntity(input, user, owners, entity)
-    if (!values) return form(reply, { entity, values: input, errors, status: 422 })
-    const changed = await updateEntity(app.db, entityActor(request), entity, values as EntityValues)
-    reply.flash({ kind: 'success', text: changed ? `${values.name} was saved.` : 'Nothing was changed.' })
-    return reply.redirect(`/entities/${entity.id}`, 303)
-  })
+  app.post<{ Params: { id: string } }>(
+    '/entities/:id',
+    { config: ENTITY('edit_entities'), schema: { body: ENTITY_FORM } },
+    async (request, reply) => {
+      const user = signedInUser(request)
+      const entity = await routeEntity(app, request)
+      const input = inputFrom(request.body)
+      const owners = new Set((await activeUsersOf(app.db, user.companyId)).map((o) => o.id))
+      owners.add(entity.owner_user_id) // keeping a deactivated owner is allowed; choosing one is not
+      const { values, errors } = validateEntity(input, user, owners, entity)
+      if (!values) return form(reply, { entity, values: input, errors, status: 422 })
+      const changed = await updateEntity(app.db, entityActor(request), entity, values as EntityValues)
+      reply.flash({ kind: 'success', text: changed ? `${values.name} was saved.` : 'Nothing was changed.' })
+      return reply.redirect(`/entities/${entity.id}`, 303)
+    },
+  )
 
   app.get<{ Params: { id: string } }>(
     '/entities/:id/delete',

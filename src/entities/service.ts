@@ -2,6 +2,7 @@ import type { Knex } from 'knex'
 import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import { FormErrors } from '../forms/form-errors.js'
+import { isCalendarDate } from '../http/params.js'
 import type { CurrentUser } from '../types.js'
 import type { Entity, EntityValues } from './queries.js'
 import { type EntityKind, type EntityStatus, isCountryCode, isKind, isStatus, SERVICED_STATUS } from './reference.js'
@@ -35,8 +36,6 @@ export const ENTITY_FIELDS: readonly (keyof EntityInput)[] = [
   'notes',
 ]
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/
-
 /**
  * Checks an entity form against SPEC section 4 and the acting user's permissions. Returns the values to
  * store, or the errors to show (each linked to its field).
@@ -55,7 +54,7 @@ export function validateEntity(
   if (individual) {
     if (input.date_of_birth) {
       const date = new Date(`${input.date_of_birth}T00:00:00Z`)
-      if (!ISO_DATE.test(input.date_of_birth) || Number.isNaN(date.getTime())) {
+      if (!isCalendarDate(input.date_of_birth)) {
         errors.add('date_of_birth', 'Enter the date of birth as a real date, like 1984-03-27')
       } else if (date.getTime() > Date.now() || date.getUTCFullYear() < 1900) {
         errors.add('date_of_birth', 'Enter a date of birth between 1900 and today')

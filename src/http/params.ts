@@ -7,6 +7,16 @@ export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value)
 }
 
+/**
+ * Whether a string is a real calendar day written YYYY-MM-DD between the years 1000 and 9999 (JavaScript
+ * rolls 30 February over to March and accepts year 0; PostgreSQL refuses both).
+ */
+export function isCalendarDate(value: unknown): value is string {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false
+  const date = new Date(`${value}T00:00:00Z`)
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value && date.getUTCFullYear() >= 1000
+}
+
 /** A page number from the query: a whole number from 1, else 1. */
 export function pageNumber(value: unknown): number {
   const n = Number(value)

@@ -3,6 +3,7 @@ import { isRiskLevel, RISK_LEVELS } from '../entities/reference.js'
 import { entityActor, routeEntity } from '../entities/routes.js'
 import { FormErrors, text } from '../forms/form-errors.js'
 import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
+import { fields, formBody, one } from '../http/schemas.js'
 import {
   addCatalogueService,
   allocateService,
@@ -33,28 +34,32 @@ export default async function serviceRoutes(app: FastifyInstance) {
     reply.page('services/index', await cataloguePage(request)),
   )
 
-  app.post('/settings/services', { config: ADMIN }, async (request, reply) => {
-    const values = { name: text(request.body, 'name'), risk_level: text(request.body, 'risk_level') }
-    const errors = new FormErrors()
-    if (!values.name) errors.add('name', 'Enter the name of the service')
-    else if (values.name.length > 100) errors.add('name', 'Enter a name of at most 100 characters')
-    if (!isRiskLevel(values.risk_level)) errors.add('risk_level', 'Choose a risk level')
-    if (!errors.any && isRiskLevel(values.risk_level)) {
-      try {
-        await addCatalogueService(app.db, entityActor(request), values.name, values.risk_level)
-        reply.flash({ kind: 'success', text: `${values.name} was added to the services.` })
-        return reply.redirect('/settings/services', 303)
-      } catch (error) {
-        if (!(error instanceof DuplicateServiceName)) throw error
-        errors.add('name', 'There is already a service with this name')
+  app.post(
+    '/settings/services',
+    { config: ADMIN, schema: { body: formBody(fields(['name', 'risk_level'])) } },
+    async (request, reply) => {
+      const values = { name: text(request.body, 'name'), risk_level: text(request.body, 'risk_level') }
+      const errors = new FormErrors()
+      if (!values.name) errors.add('name', 'Enter the name of the service')
+      else if (values.name.length > 100) errors.add('name', 'Enter a name of at most 100 characters')
+      if (!isRiskLevel(values.risk_level)) errors.add('risk_level', 'Choose a risk level')
+      if (!errors.any && isRiskLevel(values.risk_level)) {
+        try {
+          await addCatalogueService(app.db, entityActor(request), values.name, values.risk_level)
+          reply.flash({ kind: 'success', text: `${values.name} was added to the services.` })
+          return reply.redirect('/settings/services', 303)
+        } catch (error) {
+          if (!(error instanceof DuplicateServiceName)) throw error
+          errors.add('name', 'There is already a service with this name')
+        }
       }
-    }
-    return reply.code(422).page('services/index', await cataloguePage(request, values, errors))
-  })
+      return reply.code(422).page('services/index', await cataloguePage(request, values, errors))
+    },
+  )
 
   app.post<{ Params: { serviceId: string } }>(
     '/settings/services/:serviceId',
-    { config: ADMIN },
+    { config: ADMIN, schema: { body: formBody({ risk_level: one(100) }) } },
     async (request, reply) => {
       const user = signedInUser(request)
       const service = (await catalogue(app.db, user.companyId)).find((s) => s.id === request.params.serviceId)
@@ -72,7 +77,10 @@ export default async function serviceRoutes(app: FastifyInstance) {
 
   app.post<{ Params: { id: string } }>(
     '/entities/:id/services',
-    { config: { access: { permission: 'edit_entities', client: 'params.id' } } },
+    {
+      config: { access: { permission: 'edit_entities', client: 'params.id' } },
+      schema: { body: formBody({ service_id: one(100) }) },
+    },
     async (request, reply) => {
       const entity = await routeEntity(app, request)
       const serviceId = text(request.body, 'service_id')

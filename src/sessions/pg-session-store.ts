@@ -1,9 +1,22 @@
 import type { FastifySessionObject } from '@fastify/session'
 import type { Knex } from 'knex'
+import { DatabaseUnavailableError, databaseTrouble } from '../db/errors.js'
 import { type Db, hotRead } from '../db/knex.js'
 import { type UserRow, userWithPermissions } from '../users/queries.js'
 
 type Callback = (err?: unknown) => void
+
+/**
+ * A store failure as @fastify/session must see it: an error it passes on (to a 503 page), never one coded
+ * ENOENT, which it would take for "no such session" and answer by clearing the user's cookie.
+ */
+function storeFailure(error: unknown): Error {
+  const trouble = databaseTrouble(error)
+  if (trouble === 'unavailable' || (error as { code?: string })?.code === 'ENOENT') {
+    return new DatabaseUnavailableError(error)
+  }
+  return error instanceof Error ? error : new Error(String(error))
+}
 type GetCallback = (err: unknown, session?: FastifySessionObject | null) => void
 
 export interface SessionTimeouts {
@@ -41,7 +54,10 @@ export class PgSessionStore {
       .insert(row)
       .onConflict('sid')
       .merge(['data', 'user_id', 'company_id', 'user_agent', 'ip', 'last_seen_at'])
-      .then(() => callback(), callback)
+      .then(
+        () => callback(),
+        (error) => callback(storeFailure(error)),
+      )
   }
 
   get(sid: string, callback: GetCallback): void {
@@ -51,13 +67,16 @@ export class PgSessionStore {
       .whereRaw('s.last_seen_at > now() - make_interval(mins => ?)', [this.timeouts.idleMinutes])
       .whereRaw('s.created_at > now() - make_interval(hours => ?)', [this.timeouts.absoluteHours])
       .first('s.data', this.db.raw('CASE WHEN su.id IS NULL THEN NULL ELSE to_jsonb(su) END AS user_row'))
-    hotRead<{ data: FastifySessionObject; user_row: UserRow | null } | undefined>(this.db, query).then((row) => {
-      if (row) {
-        if (this.usersRead.size > 10_000) this.usersRead.clear()
-        this.usersRead.set(sid, row.user_row)
-      }
-      callback(null, row ? row.data : null)
-    }, callback)
+    hotRead<{ data: FastifySessionObject; user_row: UserRow | null } | undefined>(this.db, query).then(
+      (row) => {
+        if (row) {
+          if (this.usersRead.size > 10_000) this.usersRead.clear()
+          this.usersRead.set(sid, row.user_row)
+        }
+        callback(null, row ? row.data : null)
+      },
+      (error) => callback(storeFailure(error)),
+    )
   }
 
   /** The user read with this session in this request, if any (undefined when it was not read). */
@@ -71,7 +90,10 @@ export class PgSessionStore {
     this.db('sessions')
       .where({ sid })
       .delete()
-      .then(() => callback(), callback)
+      .then(
+        () => callback(),
+        (error) => callback(storeFailure(error)),
+      )
   }
 }
 

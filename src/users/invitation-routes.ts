@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { FormErrors } from '../forms/form-errors.js'
+import { fields, formBody } from '../http/schemas.js'
 import { acceptInvitation, findOpenInvitation, passwordProblem } from './invitations.js'
 
 /** The invitation link: public (the token is the credential), single use, expiring. */
@@ -23,7 +24,7 @@ export default async function invitationRoutes(app: FastifyInstance) {
 
   app.post<{ Params: { token: string } }>(
     '/invitations/:token',
-    { config: { access: 'public' } },
+    { config: { access: 'public' }, schema: { body: formBody(fields(['password', 'password_confirmation'], 2_000)) } },
     async (request, reply) => {
       reply.header('Cache-Control', 'no-store')
       const body = (request.body ?? {}) as Record<string, unknown>

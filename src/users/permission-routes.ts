@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isPermissionKey, type PermissionKey, permissionLabel } from '../access/permissions.js'
 import { FormErrors } from '../forms/form-errors.js'
 import { allValues, NotFoundError, signedInUser } from '../http/params.js'
+import { formBody, many, one } from '../http/schemas.js'
 import { isHtmxPartialRequest } from '../plugins/app/render.js'
 import type { ManagedUser } from './queries.js'
 import { actorOf, loadTarget } from './routes.js'
@@ -35,7 +36,7 @@ export default async function permissionRoutes(app: FastifyInstance) {
   /** Without JavaScript: the whole set in one form, saved at once. */
   app.post<{ Params: { id: string } }>(
     '/settings/users/:id/permissions',
-    { config: MANAGE },
+    { config: MANAGE, schema: { body: formBody({ permissions: many(100) }) } },
     async (request, reply) => {
       const target = await loadTarget(app, request)
       const submitted = allValues(request.body, 'permissions')
@@ -74,7 +75,7 @@ export default async function permissionRoutes(app: FastifyInstance) {
    */
   app.post<{ Params: { id: string; key: string } }>(
     '/settings/users/:id/permissions/:key',
-    { config: MANAGE },
+    { config: MANAGE, schema: { body: formBody({ on: one(10) }) } },
     async (request, reply) => {
       const target = await loadTarget(app, request as FastifyRequest<{ Params: { id: string } }>)
       const { key } = request.params
@@ -113,7 +114,7 @@ export default async function permissionRoutes(app: FastifyInstance) {
 
   app.post<{ Params: { id: string } }>(
     '/settings/users/:id/share-all',
-    { config: { access: { permission: 'system_administrator' } } },
+    { config: { access: { permission: 'system_administrator' } }, schema: { body: formBody({ share_all: one(10) }) } },
     async (request, reply) => {
       const target = await loadTarget(app, request)
       const on = (request.body as Record<string, unknown> | undefined)?.share_all === '1'

@@ -9,6 +9,7 @@ import {
 import { whyNotManageUser } from '../access/users.js'
 import { FormErrors, text } from '../forms/form-errors.js'
 import { allValues, isUuid, NotFoundError, pageNumber, signedInUser, withQuery } from '../http/params.js'
+import { fields, formBody, MAX_PARAM, many, one, query } from '../http/schemas.js'
 import { findUserInCompany, listUsers, type ManagedUser, USERS_PAGE_SIZE, type UserListFilters } from './queries.js'
 import {
   type Actor,
@@ -22,6 +23,8 @@ import {
 } from './service.js'
 
 const MANAGE = { access: { permission: 'manage_user_accounts' } } as const
+const USER_FORM = formBody(fields(['name', 'email']))
+const USER_FORM_NEW = formBody({ ...fields(['name', 'email']), permissions: many(100) })
 
 export function actorOf(app: FastifyInstance, request: FastifyRequest): Actor {
   return { user: signedInUser(request), ip: request.ip, publicUrl: app.config.publicUrl }
@@ -48,7 +51,10 @@ function filtersFrom(query: Record<string, string | undefined>): UserListFilters
 export default async function userRoutes(app: FastifyInstance) {
   app.get<{ Querystring: Record<string, string | undefined> }>(
     '/settings/users',
-    { config: MANAGE },
+    {
+      config: MANAGE,
+      schema: { querystring: query({ q: one(MAX_PARAM), permission: one(100), status: one(100), page: one(20) }) },
+    },
     async (request, reply) => {
       const filters = filtersFrom(request.query)
       const granting = PERMISSION_KEYS.filter(
@@ -91,7 +97,7 @@ export default async function userRoutes(app: FastifyInstance) {
     newUserForm(reply, { name: '', email: '', permissions: [] }),
   )
 
-  app.post('/settings/users', { config: MANAGE }, async (request, reply) => {
+  app.post('/settings/users', { config: MANAGE, schema: { body: USER_FORM_NEW } }, async (request, reply) => {
     const values = {
       name: text(request.body, 'name'),
       email: text(request.body, 'email'),
@@ -138,23 +144,27 @@ export default async function userRoutes(app: FastifyInstance) {
     return editPage(reply, target)
   })
 
-  app.post<{ Params: { id: string } }>('/settings/users/:id', { config: MANAGE }, async (request, reply) => {
-    const target = await loadTarget(app, request)
-    const values = { name: text(request.body, 'name'), email: text(request.body, 'email') }
-    const errors = new FormErrors()
-    for (const p of validateDetails(values)) errors.add(p.field, p.message)
-    if (!errors.any) {
-      try {
-        await updateDetails(app.db, actorOf(app, request), target.id, values)
-        reply.flash({ kind: 'success', text: `The details of ${values.name} were saved.` })
-        return reply.redirect(`/settings/users/${target.id}`, 303)
-      } catch (error) {
-        if (!(error instanceof UserRuleError)) throw error
-        errors.add(error.field === 'user' ? 'name' : error.field, error.message)
+  app.post<{ Params: { id: string } }>(
+    '/settings/users/:id',
+    { config: MANAGE, schema: { body: USER_FORM } },
+    async (request, reply) => {
+      const target = await loadTarget(app, request)
+      const values = { name: text(request.body, 'name'), email: text(request.body, 'email') }
+      const errors = new FormErrors()
+      for (const p of validateDetails(values)) errors.add(p.field, p.message)
+      if (!errors.any) {
+        try {
+          await updateDetails(app.db, actorOf(app, request), target.id, values)
+          reply.flash({ kind: 'success', text: `The details of ${values.name} were saved.` })
+          return reply.redirect(`/settings/users/${target.id}`, 303)
+        } catch (error) {
+          if (!(error instanceof UserRuleError)) throw error
+          errors.add(error.field === 'user' ? 'name' : error.field, error.message)
+        }
       }
-    }
-    return editPage(reply.code(422), target, values, errors)
-  })
+      return editPage(reply.code(422), target, values, errors)
+    },
+  )
 
   app.get<{ Params: { id: string } }>('/settings/users/:id/deactivate', { config: MANAGE }, async (request, reply) => {
     const target = await loadTarget(app, request)

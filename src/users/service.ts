@@ -3,9 +3,9 @@ import { effectivePermissions, PERMISSION_KEYS, type PermissionKey, permissionLa
 import { whyNotManageUser } from '../access/users.js'
 import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
+import { enqueueEmail } from '../mail/outbox.js'
 import { deleteSessionsOfUser } from '../sessions/pg-session-store.js'
 import type { CurrentUser } from '../types.js'
-import { enqueueEmail } from '../mail/outbox.js'
 import { inviteUser } from './invitations.js'
 import { countOtherActiveAdministrators, findUserInCompany, type ManagedUser } from './queries.js'
 

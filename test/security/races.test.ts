@@ -92,7 +92,9 @@ t.test('sharing: racing shares, removals and owner changes', async (t) => {
   const ad = await signedIn(app, admin.email, sharing)
 
   // Four shares with the same user at once: one share, one audit row.
-  const adds = await Promise.all([o1, o2, ad, o1].map((v) => v.post(`${sharing}/add`, { share_with: `user:${sam.id}` })))
+  const adds = await Promise.all(
+    [o1, o2, ad, o1].map((v) => v.post(`${sharing}/add`, { share_with: `user:${sam.id}` })),
+  )
   t.same(
     adds.map((r) => r.statusCode),
     [303, 303, 303, 303],
@@ -112,7 +114,10 @@ t.test('sharing: racing shares, removals and owner changes', async (t) => {
     await db('entities').where({ id: client.id }).update({ owner_user_id: owner.id })
     await o1.get(sharing)
     await o2.get(sharing)
-    const [x, y] = await Promise.all([o1.post(`/entities/${client.id}/owner`, { owner: sam.id }), o2.post(`/entities/${client.id}/owner`, { owner: pia.id })])
+    const [x, y] = await Promise.all([
+      o1.post(`/entities/${client.id}/owner`, { owner: sam.id }),
+      o2.post(`/entities/${client.id}/owner`, { owner: pia.id }),
+    ])
     const codes = [x.statusCode, y.statusCode]
     t.equal(codes.filter((c) => c === 303).length, 1, `round ${round}: one change of owner goes through`)
     const now = (await db('entities').where({ id: client.id }).first()).owner_user_id

@@ -50,7 +50,9 @@ t.test('one address in two companies: the password decides, and the person picks
   const inBeta = await aUser(db, { company: beta, email: 'AUDRA@audit.test', permissions: ['system_administrator'] })
   const inGamma = await aUser(db, { company: gamma, email: 'audra@audit.test' })
   const { hashPassword } = await import('../../src/auth/passwords.js')
-  await db('users').where({ id: inGamma.id }).update({ password_hash: await hashPassword(OTHER_PASSWORD) })
+  await db('users')
+    .where({ id: inGamma.id })
+    .update({ password_hash: await hashPassword(OTHER_PASSWORD) })
 
   // Gamma's password opens Gamma only: no choice, nothing said about Alpha or Beta.
   const g = new Visitor(app)

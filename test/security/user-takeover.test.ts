@@ -85,7 +85,7 @@ t.test('a user manager still manages users whose permissions they all hold', asy
   t.equal((await db('users').where({ id: clerk.id }).first()).email, 'cal@example.test')
 })
 
-t.test("an email change voids the invitation, is audited, and tells the old address", async (t) => {
+t.test('an email change voids the invitation, is audited, and tells the old address', async (t) => {
   const { app, db } = await testApp(t)
   const company = await aCompany(db, 'Alpha Advisers')
   const admin = await aUser(db, { company, name: 'Ada Admin', permissions: ['system_administrator'] })
@@ -97,7 +97,10 @@ t.test("an email change voids the invitation, is audited, and tells the old addr
   const oldLink = await invitationLink(db, 'ivy@example.test')
 
   await v.get(`/settings/users/${ivy.id}`)
-  t.equal((await v.post(`/settings/users/${ivy.id}`, { name: 'Ivy Invited', email: 'ivy.new@example.test' })).statusCode, 303)
+  t.equal(
+    (await v.post(`/settings/users/${ivy.id}`, { name: 'Ivy Invited', email: 'ivy.new@example.test' })).statusCode,
+    303,
+  )
 
   const stranger = new Visitor(app)
   const opened = await stranger.get(String(oldLink))

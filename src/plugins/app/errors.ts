@@ -1,6 +1,37 @@
-import type { FastifyError } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { databaseTrouble } from '../../db/errors.js'
+import { describeInputErrors } from '../../http/input-errors.js'
+import { unsentFormFields } from '../../http/unsent-form.js'
+import { safeReturnPath } from './guard.js'
 import { isHtmxPartialRequest } from './render.js'
+
+/** What an htmx request is told in the status region (its page stays as it is, the form keeps its values). */
+function htmxError(reply: FastifyReply, status: number, text: string) {
+  return reply.htmxStatus(status, { kind: 'error', text })
+}
+
+/**
+ * The database cannot be reached, or is too busy: 503, nothing saved, and — for a form — what was typed is
+ * shown and can be sent again. The session cookie is left alone (the session store never reports this as
+ * "no such session"), so nobody is signed out by an outage.
+ */
+async function unavailable(request: FastifyRequest, reply: FastifyReply, busy: boolean) {
+  reply.header('Retry-After', busy ? '5' : '10')
+  const text = busy
+    ? 'KYC Desk is busy and nothing was saved. Try again in a few seconds.'
+    : 'KYC Desk cannot reach its database just now and nothing was saved. Try again in a minute.'
+  if (isHtmxPartialRequest(request)) return htmxError(reply, 503, text)
+  // Only ever back to one of our own routes (never `//elsewhere`): the form carries the CSRF token.
+  const path = request.is404 ? undefined : safeReturnPath(request.url)
+  const fields = path ? await unsentFormFields(request) : undefined
+  return reply.code(503).page('errors/unavailable', {
+    title: busy ? 'KYC Desk is busy' : 'KYC Desk cannot reach its database',
+    busy,
+    retryUrl: request.method === 'GET' && path ? path : '/',
+    resend: fields ? { action: path, fields: fields.filter(([name]) => name !== '_csrf'), all: fields } : undefined,
+  })
+}
 
 /**
  * Error pages that never show a stack trace or an internal message. 5xx are logged with the request's
@@ -11,35 +42,45 @@ export default fp(
     app.setNotFoundHandler(async (_request, reply) => reply.code(404).page('errors/404', { title: 'Page not found' }))
 
     app.setErrorHandler(async (error: FastifyError, request, reply) => {
+      const trouble = databaseTrouble(error) ?? databaseTrouble(error.cause)
+      if (trouble) {
+        request.log.warn({ err: error, url: request.url, method: request.method }, `database ${trouble}`)
+        return unavailable(request, reply, trouble === 'busy')
+      }
       const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500
       if (status >= 500) {
         request.log.error({ err: error, url: request.url, method: request.method }, 'request failed')
         if (isHtmxPartialRequest(request)) {
-          return reply.htmxStatus(500, {
-            kind: 'error',
-            text: 'Something went wrong and nothing was changed. Try again in a moment.',
-          })
+          return htmxError(reply, 500, 'Something went wrong and nothing was changed. Try again in a moment.')
         }
         return reply.code(500).page('errors/500', { title: 'Something went wrong' })
       }
       if (error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET') {
         if (isHtmxPartialRequest(request)) {
-          return reply.htmxStatus(403, {
-            kind: 'error',
-            text: 'Your page has expired and nothing was changed. Reload the page, then try again.',
-          })
+          return htmxError(
+            reply,
+            403,
+            'Your page has expired and nothing was changed. Reload the page, then try again.',
+          )
         }
         return reply.code(403).page('errors/csrf', { title: 'This form has expired' })
       }
       if (status === 404) {
-        if (isHtmxPartialRequest(request))
-          return reply.htmxStatus(404, { kind: 'error', text: 'That no longer exists.' })
+        if (isHtmxPartialRequest(request)) return htmxError(reply, 404, 'That no longer exists.')
         return reply.code(404).page('errors/404', { title: 'Page not found' })
       }
       if (status === 429) {
         return reply.code(429).page('errors/too-many', { title: 'Too many attempts' })
       }
-      return reply.code(status).page('errors/bad-request', { title: 'The request could not be understood' })
+      const problems = error.validation
+        ? describeInputErrors(error.validation, error.validationContext)
+        : status === 415
+          ? ['This address takes only the form it belongs to: send it from its page in KYC Desk.']
+          : []
+      if (isHtmxPartialRequest(request)) {
+        return htmxError(reply, status, `Nothing was changed: ${problems[0] ?? 'the request could not be understood'}.`)
+      }
+      return reply.code(status).page('errors/bad-request', { title: 'The request could not be understood', problems })
     })
   },
   { name: 'errors', dependencies: ['render'] },

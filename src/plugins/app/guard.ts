@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { clientGate } from '../../access/client-access.js'
 import { isPermissionKey, type PermissionKey, permissionLabel } from '../../access/permissions.js'
 import { isUuid, NotFoundError } from '../../http/params.js'
+import { formBody, query } from '../../http/schemas.js'
 import type { RouteAccess } from '../../types.js'
 import { anonymousCsrfSecret, csrfTokens } from './csrf.js'
 import { isHtmxPartialRequest } from './render.js'
@@ -11,6 +12,10 @@ export interface DeclaredRoute {
   method: string
   url: string
   access: RouteAccess
+  /** The query string and body schemas it validates (its own, or the defaults that accept nothing). */
+  schema: { querystring?: unknown; body?: unknown }
+  /** Takes a multipart form (an upload) instead of a url-encoded one. */
+  multipart: boolean
 }
 
 declare module 'fastify' {
@@ -73,6 +78,31 @@ function redirectToLogin(request: FastifyRequest, reply: FastifyReply): FastifyR
   return reply.redirect(location, 303)
 }
 
+const FORM = 'application/x-www-form-urlencoded'
+/** The media type of a request's body, without parameters; undefined when it has none. */
+function mediaType(request: FastifyRequest): string | undefined {
+  const header = request.headers['content-type']
+  return header ? header.split(';')[0]?.trim().toLowerCase() : undefined
+}
+function noBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length']
+  return (length === undefined || length === '0') && request.headers['transfer-encoding'] === undefined
+}
+/**
+ * A state-changing route takes the kind of form it belongs to and nothing else (no JSON, no multipart where
+ * a url-encoded form is expected). Checked last, so that who may not use a route learns nothing of its input.
+ */
+function checkMediaType(request: FastifyRequest): void {
+  if (SAFE_METHODS.has(request.method)) return
+  const wanted = request.routeOptions.config.multipart ? 'multipart/form-data' : FORM
+  const sent = mediaType(request)
+  if (sent !== wanted && !(sent === undefined && wanted === FORM && noBody(request))) throw unsupportedMediaType
+}
+const unsupportedMediaType = Object.assign(new Error('This address takes only the form it belongs to'), {
+  statusCode: 415,
+  code: 'KYC_UNSUPPORTED_MEDIA_TYPE',
+})
+
 const csrfError = Object.assign(new Error('Invalid csrf token'), { statusCode: 403, code: 'FST_CSRF_INVALID_TOKEN' })
 
 /**
@@ -99,8 +129,9 @@ async function submittedToken(request: FastifyRequest): Promise<string | undefin
 /**
  * The one guard. Every route declares its access in `config.access`; this plugin refuses to start when
  * one does not, and on every request decides, in order: signed in? CSRF token valid (state-changing
- * methods)? permission held? the client (for client-scoped routes) exists and may be opened?
- * Handlers never check permissions themselves.
+ * methods)? permission held? the client (for client-scoped routes) exists and may be opened? the body of
+ * the kind the route takes? It runs before schema validation (src/http/schemas.ts), so that nothing
+ * about a route's input is told to someone who may not use it. Handlers never check permissions themselves.
  */
 export default fp(
   async (app) => {
@@ -108,21 +139,32 @@ export default fp(
     app.addHook('onRoute', (route) => {
       const access = checkDeclaration(route)
       const methods = Array.isArray(route.method) ? route.method : [route.method]
-      for (const method of methods) app.routeTable.push({ method, url: route.url, access })
+      const multipart = route.config?.multipart === true
+      // A route that declares no query string or body takes none: whatever is sent is dropped before the
+      // handler, so no handler ever reads input nobody checked (src/http/schemas.ts).
+      route.schema ??= {}
+      route.schema.querystring ??= query()
+      if (methods.some((m) => !SAFE_METHODS.has(m)) && !multipart) route.schema.body ??= formBody()
+      for (const method of methods) {
+        app.routeTable.push({ method, url: route.url, access, schema: route.schema, multipart })
+      }
     })
 
-    app.addHook('preHandler', async (request, reply) => {
+    app.addHook('preValidation', async (request, reply) => {
       if (request.is404) return
       const access = request.routeOptions.config.access as RouteAccess
+      // A form posted with no fields at all is an empty form, and is validated as one.
+      if (request.body === undefined && !request.routeOptions.config.multipart) request.body = {}
       if (access !== 'public' && !request.user) return redirectToLogin(request, reply)
 
       if (!SAFE_METHODS.has(request.method)) {
         // A visitor without a session (the sign-in form) holds the secret in a signed cookie instead.
-        const secret = request.session._csrf ?? (request.user ? undefined : anonymousCsrfSecret(request, app.config.production))
+        const secret =
+          request.session._csrf ?? (request.user ? undefined : anonymousCsrfSecret(request, app.config.production))
         const token = await submittedToken(request)
         if (!secret || !token || !csrfTokens.verify(secret, token)) throw csrfError
       }
-      if (typeof access !== 'object') return
+      if (typeof access !== 'object') return checkMediaType(request)
 
       const user = request.user
       const needed = permissionsOf(access)
@@ -149,6 +191,7 @@ export default fp(
           })
         }
       }
+      checkMediaType(request)
     })
   },
   { name: 'guard', dependencies: ['session', 'current-user'] },

@@ -21,6 +21,9 @@ export default fp(
   async (app) => {
     const { config } = app
     await app.register(formbody)
+    // Every route takes url-encoded forms (or, for uploads, multipart ones): a JSON or text body with a valid
+    // token must not be processed where a form is expected, so Fastify's own parsers for them are removed.
+    app.removeContentTypeParser(['application/json', 'text/plain'])
     // Uploads are streamed by the handler; one file per request, size-limited here.
     await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, parts: 12 } })
     // Signs the cookie that carries a visitor's CSRF secret before there is a session (plugins/app/csrf.ts).
