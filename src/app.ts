@@ -20,7 +20,7 @@ import currentUser from './plugins/app/current-user.js'
 import errors from './plugins/app/errors.js'
 import guard from './plugins/app/guard.js'
 import render from './plugins/app/render.js'
-import security from './plugins/external/security.js'
+import security, { frameworkErrorHandler } from './plugins/external/security.js'
 import session from './plugins/external/session.js'
 import views from './plugins/external/views.js'
 import recycleBinRoutes from './recycle-bin/routes.js'
@@ -75,6 +75,7 @@ export async function buildApp({
     logger: logger ?? loggerOptions(config.logLevel),
     trustProxy: config.trustProxy,
     bodyLimit: 1_048_576,
+    frameworkErrors: frameworkErrorHandler(config),
   })
 
   await app.register(configPlugin, { config })

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import type { DbTimeouts } from './db/knex.js'
 
 /** Everything KYC Desk reads from the environment, in one place (README: Configuration). */
 export interface Config {
@@ -26,6 +27,8 @@ export interface Config {
   maxUploadBytes: number
   /** Compile each template once (production); in development templates are re-read on every render. */
   cacheTemplates: boolean
+  /** How long the database may take (DB_*_MS): one slow statement must not hold up every page. */
+  dbTimeouts: Required<DbTimeouts>
 }
 
 export const ROOT_DIR = path.resolve(import.meta.dirname, '..')
@@ -73,5 +76,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailFrom: env.MAIL_FROM ?? 'KYC Desk <no-reply@kyc-desk.invalid>',
     maxUploadBytes: intFrom(env.MAX_UPLOAD_MB, 20, 'MAX_UPLOAD_MB') * 1024 * 1024,
     cacheTemplates: production,
+    dbTimeouts: {
+      statementMs: intFrom(env.DB_STATEMENT_TIMEOUT_MS, 15_000, 'DB_STATEMENT_TIMEOUT_MS'),
+      lockMs: intFrom(env.DB_LOCK_TIMEOUT_MS, 5_000, 'DB_LOCK_TIMEOUT_MS'),
+      readLaneMs: intFrom(env.DB_READ_LANE_TIMEOUT_MS, 500, 'DB_READ_LANE_TIMEOUT_MS'),
+      acquireMs: intFrom(env.DB_ACQUIRE_TIMEOUT_MS, 10_000, 'DB_ACQUIRE_TIMEOUT_MS'),
+    },
   }
 }

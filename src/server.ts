@@ -15,7 +15,7 @@ const database = await connectDatabase(config).catch((error: unknown) => {
   process.stderr.write(`KYC Desk could not start: ${error instanceof Error ? error.message : String(error)}\n`)
   process.exit(1)
 })
-const db = createDb(database.url)
+const db = createDb(database.url, config.dbTimeouts)
 await migrateLatest(db)
 const storage = new FileSystemStorage(path.join(config.dataDir, 'documents'))
 if (config.seedDemo) await seedDemoCompany(db, storage)

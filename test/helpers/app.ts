@@ -6,7 +6,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import type { Test } from 'tap'
 import { buildApp, LOG_REDACT } from '../../src/app.js'
 import type { Config } from '../../src/config.js'
-import type { Db } from '../../src/db/knex.js'
+import { createDb, type Db } from '../../src/db/knex.js'
 import { type DocumentStorage, FileSystemStorage } from '../../src/documents/storage.js'
 import { testDatabase } from './database.js'
 
@@ -28,6 +28,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     mailFrom: 'KYC Desk <no-reply@kyc.test>',
     maxUploadBytes: 1024 * 1024,
     cacheTemplates: false,
+    dbTimeouts: { statementMs: 15_000, lockMs: 5_000, readLaneMs: 500, acquireMs: 10_000 },
     ...overrides,
   }
 }
@@ -51,8 +52,16 @@ export async function testApp(
   overrides: Partial<Config> = {},
   extraRoutes?: (app: FastifyInstance) => void,
   storage?: DocumentStorage,
+  /** `via` maps the database URL the app connects to (a proxy the test can cut); `db` stays direct. */
+  options: { via?: (url: string) => string | Promise<string> } = {},
 ): Promise<TestApp> {
-  const { db, url } = await testDatabase(t)
+  const config = testConfig(overrides)
+  const { db, url } = await testDatabase(t, config.dbTimeouts)
+  let appDb = db
+  if (options.via) {
+    appDb = createDb(await options.via(url), config.dbTimeouts)
+    t.teardown(() => appDb.destroy())
+  }
   const logs: string[] = []
   const stream = new Writable({
     write(chunk, _enc, cb) {
@@ -63,8 +72,8 @@ export async function testApp(
   const storageDir = mkdtempSync(path.join(tmpdir(), 'kyc-docs-'))
   t.teardown(() => rmSync(storageDir, { recursive: true, force: true }))
   const app = await buildApp({
-    config: testConfig(overrides),
-    db,
+    config,
+    db: appDb,
     storage: storage ?? new FileSystemStorage(storageDir),
     digestIntervalMs: 0,
     logger: { level: 'info', stream, redact: { paths: LOG_REDACT, censor: '[redacted]' } },

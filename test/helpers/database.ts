@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import type { Test } from 'tap'
-import { createDb, type Db } from '../../src/db/knex.js'
+import { createDb, type Db, type DbTimeouts } from '../../src/db/knex.js'
 
 function adminUrl(): string {
   const url = process.env.TEST_DATABASE_ADMIN_URL
@@ -27,12 +27,12 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 }
 
 /** A database of its own for one test file, copied from the migrated template; dropped at the end. */
-export async function testDatabase(t: Test): Promise<{ db: Db; url: string }> {
+export async function testDatabase(t: Test, timeouts: DbTimeouts = {}): Promise<{ db: Db; url: string }> {
   const name = `kyc_t_${randomBytes(6).toString('hex')}`
   const template = process.env.TEST_TEMPLATE_DB ?? 'kyc_test_template'
   await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${template}`))
   const url = databaseUrl(name)
-  const db = createDb(url)
+  const db = createDb(url, timeouts)
   t.teardown(async () => {
     await db.destroy()
     await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))

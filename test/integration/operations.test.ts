@@ -10,7 +10,7 @@ t.test('/healthz checks the database', async (t) => {
   await db.destroy()
   const down = await app.inject({ url: '/healthz' })
   t.equal(down.statusCode, 503)
-  t.same(down.json(), { status: 'unavailable', database: 'unreachable' })
+  t.same(down.json(), { status: 'unavailable', database: 'not answering' })
 })
 
 t.test('error pages never show a stack trace or an internal message', async (t) => {
