@@ -4,14 +4,14 @@
  * that table); an administrator's Sessions and Users pages must still answer at once. Before the fix they
  * took 4.5 s, queued on the read lane behind the blocked list statement, with no timeout anywhere.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
 import { anEntity } from '../helpers/entities.js'
 import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0], lockMs: number) {
+async function setup(t: Test, lockMs: number) {
   const ctx = await testApp(t, { dbTimeouts: { statementMs: 15_000, lockMs, readLaneMs: 500, acquireMs: 10_000 } })
   const { app, db } = ctx
   const company = await aCompany(db)
