@@ -3,7 +3,7 @@ import { entityActor, routeEntity, showEntityPage } from '../entities/routes.js'
 import { FormErrors } from '../forms/form-errors.js'
 import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
 import { one, query } from '../http/schemas.js'
-import { findDocument, softDeleteDocument, UploadRefused, uploadDocument } from './service.js'
+import { findDocument, type StoredUpload, softDeleteDocument, storeUpload, UploadRefused } from './service.js'
 
 const INLINE_TYPES = new Set(['application/pdf', 'image/png', 'image/jpeg', 'image/webp', 'text/plain'])
 
@@ -19,22 +19,26 @@ export default async function documentRoutes(app: FastifyInstance) {
         return showEntityPage(app, reply, entity, errors)
       }
       const parts = request.multipartParts ?? request.parts()
-      let uploaded: string | undefined
+      // The whole request is read before anything is recorded: a second file, or a request cut short, leaves
+      // no document behind, so the error page's "nothing was changed" is true.
+      let upload: StoredUpload | undefined
       try {
         for await (const part of parts) {
-          if (part.type !== 'file' || part.fieldname !== 'file') continue
-          if (!part.filename) {
+          if (part.type !== 'file') continue
+          if (part.fieldname !== 'file' || !part.filename) {
             part.file.resume()
             continue
           }
-          await uploadDocument(app.db, app.storage, entityActor(request), entity.id, {
-            filename: part.filename,
-            stream: part.file,
-          })
-          uploaded = part.filename
+          if (upload) throw new UploadRefused('Upload one file at a time')
+          upload = await storeUpload(app.storage, { filename: part.filename, stream: part.file })
         }
       } catch (error) {
+        await upload?.discard()
         const code = (error as { code?: string }).code
+        if (code === 'FST_FILES_LIMIT') {
+          errors.add('file', 'Upload one file at a time')
+          return showEntityPage(app, reply, entity, errors)
+        }
         if (error instanceof UploadRefused || code === 'FST_REQ_FILE_TOO_LARGE') {
           const tooLarge = code === 'FST_REQ_FILE_TOO_LARGE' || (error as Error).message === 'too large'
           const mb = Math.round(app.config.maxUploadBytes / 1024 / 1024)
@@ -46,10 +50,12 @@ export default async function documentRoutes(app: FastifyInstance) {
         }
         throw error
       }
-      if (!uploaded) {
+      if (!upload) {
         errors.add('file', 'Choose a file to upload')
         return showEntityPage(app, reply, entity, errors)
       }
+      await upload.record(app.db, entityActor(request), entity.id)
+      const uploaded = upload.name
       reply.flash({ kind: 'success', text: `${uploaded} was uploaded.` })
       return reply.redirect(`/entities/${entity.id}#documents`, 303)
     },

@@ -30,53 +30,81 @@ export function cleanFileName(name: string): string {
   return cleaned || 'document'
 }
 
+/** Why a file name is refused, or undefined: names with control characters (a NUL, a line break) are. */
+export function fileNameProblem(name: string): string | undefined {
+  if ([...name].some(isControlCharacter))
+    return 'The file name contains characters that are not allowed: rename the file'
+  if (name.length > 1000) return 'The file name is too long: rename the file'
+  return undefined
+}
+
+/** An upload whose bytes are stored and checked, not yet recorded: `record` writes its row, `discard` its bytes. */
+export interface StoredUpload {
+  name: string
+  record(db: Db, actor: EntityActor, entityId: string): Promise<string>
+  discard(): Promise<void>
+}
+
 /**
- * Stores an upload, then records it. The bytes are written first and the type is checked from them;
- * if the type is refused or the row cannot be written, the bytes are removed again. A storage failure
- * leaves no row; a database failure leaves no bytes.
+ * Stores an upload's bytes and checks its type from them. Nothing is recorded yet: the caller records it
+ * once the whole request has been read (a second file, or a request cut short, must leave nothing behind),
+ * or discards it. A refused file's bytes are removed here.
  */
-export async function uploadDocument(
-  db: Db,
+export async function storeUpload(
   storage: DocumentStorage,
-  actor: EntityActor,
-  entityId: string,
   file: { filename: string; stream: Readable & { truncated?: boolean } },
-): Promise<string> {
+): Promise<StoredUpload> {
+  const nameProblem = fileNameProblem(file.filename)
+  if (nameProblem) {
+    file.stream.resume()
+    throw new UploadRefused(nameProblem)
+  }
   const stored = await storage.put(file.stream)
+  let mediaType: string | undefined
   try {
     if (file.stream.truncated) throw new UploadRefused('too large')
     if (stored.size === 0) throw new UploadRefused('The file is empty: choose a file with content')
-    const mediaType = await detectAllowedType(stored.head)
-    if (!mediaType) {
-      throw new UploadRefused(`This type of file is not accepted. Upload ${ALLOWED_DESCRIPTION}.`)
-    }
-    const name = cleanFileName(file.filename)
-    return await db.transaction(async (trx) => {
-      const [row] = await trx('documents')
-        .insert({
-          company_id: actor.user.companyId,
-          entity_id: entityId,
-          original_name: name,
-          media_type: mediaType,
-          size_bytes: stored.size,
-          sha256: stored.sha256,
-          storage_key: stored.key,
-          uploaded_by: actor.user.id,
-        })
-        .returning('id')
-      await trx('entities').where({ id: entityId }).update({ updated_at: trx.fn.now() })
-      await entityAudit(trx, actor, entityId, 'entity.document_uploaded', undefined, {
-        document: row.id,
-        name,
-        media_type: mediaType,
-        size_bytes: stored.size,
-        sha256: stored.sha256,
-      })
-      return row.id as string
-    })
+    mediaType = await detectAllowedType(stored.head)
+    if (!mediaType) throw new UploadRefused(`This type of file is not accepted. Upload ${ALLOWED_DESCRIPTION}.`)
   } catch (error) {
     await storage.delete(stored.key)
     throw error
+  }
+  const name = cleanFileName(file.filename)
+  const type = mediaType
+  return {
+    name,
+    discard: () => storage.delete(stored.key),
+    async record(db, actor, entityId) {
+      try {
+        return await db.transaction(async (trx) => {
+          const [row] = await trx('documents')
+            .insert({
+              company_id: actor.user.companyId,
+              entity_id: entityId,
+              original_name: name,
+              media_type: type,
+              size_bytes: stored.size,
+              sha256: stored.sha256,
+              storage_key: stored.key,
+              uploaded_by: actor.user.id,
+            })
+            .returning('id')
+          await trx('entities').where({ id: entityId }).update({ updated_at: trx.fn.now() })
+          await entityAudit(trx, actor, entityId, 'entity.document_uploaded', undefined, {
+            document: row.id,
+            name,
+            media_type: type,
+            size_bytes: stored.size,
+            sha256: stored.sha256,
+          })
+          return row.id as string
+        })
+      } catch (error) {
+        await storage.delete(stored.key)
+        throw error
+      }
+    },
   }
 }
 
