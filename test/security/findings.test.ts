@@ -1,0 +1,79 @@
+/** Issue 10's smaller findings, each with the test that failed before its fix. */
+import t from 'tap'
+import { testApp, Visitor, visibleText } from '../helpers/app.js'
+import { anEntity } from '../helpers/entities.js'
+import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+
+t.test('point 9: a decided access request is shown to its requester and to users with access only', async (t) => {
+  const { app, db } = await testApp(t)
+  const company = await aCompany(db)
+  const admin = await aUser(db, { company, permissions: ['system_administrator'] })
+  const requester = await aUser(db, { company, name: 'Rita Requester', permissions: ['read_data'] })
+  const bystander = await aUser(db, { company, name: 'Ben Bystander', permissions: ['read_data'] })
+  await db('companies').where({ id: company.id }).update({ client_access_enabled: true, allow_access_requests: true })
+  const client = await anEntity(db, { company, owner: admin, name: 'Secret Holdings Ltd' })
+  await db('entities').where({ id: client.id }).update({ sharing_initialised: true })
+
+  const r = new Visitor(app)
+  await r.login(requester.email, PASSWORD)
+  await r.get(`/entities/${client.id}/sharing`)
+  await r.post(`/entities/${client.id}/access-requests`, { message: 'I took over the audit' })
+  const request = await db('access_requests').where({ requester_id: requester.id }).first()
+  const a = new Visitor(app)
+  await a.login(admin.email, PASSWORD)
+  await a.get(`/access-requests/${request.id}`)
+  t.equal((await a.post(`/access-requests/${request.id}/decline`, { reason: 'Not this quarter' })).statusCode, 303)
+
+  const b = new Visitor(app)
+  await b.login(bystander.email, PASSWORD)
+  const refused = await b.get(`/access-requests/${request.id}`)
+  t.equal(refused.statusCode, 404, 'a Read Data user without access to the client does not see it')
+  t.notMatch(refused.body, 'Not this quarter')
+  const own = await r.get(`/access-requests/${request.id}`)
+  t.equal(own.statusCode, 200, 'the requester sees the outcome of their request')
+  t.match(visibleText(own.body), 'This request was already declined.')
+  t.equal((await a.get(`/access-requests/${request.id}`)).statusCode, 200, 'the administrator does')
+  await db('client_shares').insert({ company_id: company.id, entity_id: client.id, user_id: bystander.id })
+  t.equal((await b.get(`/access-requests/${request.id}`)).statusCode, 200, 'once given access, so does Ben')
+})
+
+t.test('point 12: a body of another kind than the form, even with a valid token, changes nothing', async (t) => {
+  const { app, db } = await testApp(t)
+  const company = await aCompany(db)
+  const admin = await aUser(db, { company, permissions: ['system_administrator'] })
+  const clerk = await aUser(db, { company, name: 'Cal Clerk', permissions: ['read_data'] })
+  const v = new Visitor(app)
+  await v.login(admin.email, PASSWORD)
+  await v.get(`/settings/users/${clerk.id}`)
+  const token = v.csrfToken
+  const asJson = await v.request({
+    method: 'POST',
+    url: `/settings/users/${clerk.id}`,
+    payload: JSON.stringify({ _csrf: token, name: 'Renamed by JSON', email: clerk.email }),
+    headers: { 'content-type': 'application/json' },
+  })
+  t.equal(asJson.statusCode, 415)
+  t.match(visibleText(asJson.body), 'The request could not be understood')
+  const asText = await v.request({
+    method: 'POST',
+    url: `/settings/users/${clerk.id}`,
+    payload: `_csrf=${token}&name=Renamed&email=${clerk.email}`,
+    headers: { 'content-type': 'text/plain' },
+  })
+  t.equal(asText.statusCode, 415)
+  const boundary = '----x'
+  const asMultipart = await v.request({
+    method: 'POST',
+    url: `/settings/users/${clerk.id}`,
+    payload: [
+      `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n`,
+      `--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nRenamed by multipart\r\n`,
+      `--${boundary}--\r\n`,
+    ].join(''),
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+  })
+  t.equal(asMultipart.statusCode, 415, 'multipart is for uploads only')
+  t.match(visibleText(asMultipart.body), 'This address takes only the form it belongs to')
+  t.equal((await db('users').where({ id: clerk.id }).first()).name, 'Cal Clerk', 'nothing was changed')
+  t.equal((await db('audit_log').where({ action: 'user.details_changed' })).length, 0)
+})
