@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import { hasAccessSql } from '../access/client-access.js'
 import { type Db, hotRead } from '../db/knex.js'
-import { isUuid } from '../http/params.js'
+import { isCalendarDate, isUuid } from '../http/params.js'
 import type { CurrentUser } from '../types.js'
 import type { EntityKind, EntityStatus } from './reference.js'
 
@@ -29,6 +29,16 @@ export function encodeCursor(c: Cursor): string {
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$/
 
 /**
+ * A key of the "last changed" order as the list writes it: a real day (not 30 February, not year 0, which
+ * JavaScript accepts and PostgreSQL refuses) and a real time of day.
+ */
+function isChangeKey(key: string): boolean {
+  if (!TIMESTAMP.test(key) || !isCalendarDate(key.slice(0, 10))) return false
+  const at = new Date(`${key}Z`)
+  return !Number.isNaN(at.getTime()) && at.toISOString().slice(0, 19) === key.slice(0, 19)
+}
+
+/**
  * A cursor from the query, or undefined when it is not one this list wrote: its id must be a UUID and, for
  * the "last changed" order, its key a timestamp, or the database would refuse the page's query.
  */
@@ -37,7 +47,7 @@ export function decodeCursor(value: unknown, sort: EntityListFilters['sort']): C
   try {
     const [key, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'))
     if (typeof key !== 'string' || key.length > 400 || key.includes('\u0000') || !isUuid(id)) return undefined
-    if (sort === 'changed' && !(TIMESTAMP.test(key) && !Number.isNaN(Date.parse(`${key}Z`)))) return undefined
+    if (sort === 'changed' && !isChangeKey(key)) return undefined
     return { key, id }
   } catch {
     return undefined

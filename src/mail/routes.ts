@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import { one, query } from '../http/schemas.js'
 import { NotFoundError, pageNumber, signedInUser, withQuery } from '../http/params.js'
+import { one, query } from '../http/schemas.js'
 import { retryFailedEmail } from './outbox.js'
 
 const PAGE_SIZE = 25
