@@ -5,10 +5,25 @@
  * shown back and can be sent again, the app recovers within 10 seconds of the database, and no
  * acknowledged write is lost or half-done.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
 import { DatabaseProxy } from '../helpers/db-proxy.js'
 import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+
+/** A test app whose connection to PostgreSQL runs through a proxy the test can cut. */
+async function appThroughProxy(t: Test) {
+  let proxy: DatabaseProxy | undefined
+  const ctx = await testApp(t, {}, undefined, undefined, {
+    via: async (url) => {
+      proxy = new DatabaseProxy(url)
+      await proxy.start()
+      return proxy.proxiedUrl
+    },
+  })
+  const started = proxy as DatabaseProxy
+  t.teardown(() => started.close())
+  return { ...ctx, proxy: started }
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -18,16 +33,7 @@ function clearsCookie(setCookie: string | string[] | undefined): boolean {
 }
 
 t.test('a database outage under load: nobody is signed out, nothing is lost, recovery is quick', async (t) => {
-  let proxy: DatabaseProxy | undefined
-  const { app, db } = await testApp(t, {}, undefined, undefined, {
-    via: async (url) => {
-      proxy = new DatabaseProxy(url)
-      await proxy.start()
-      return proxy.proxiedUrl
-    },
-  })
-  const cut = proxy as DatabaseProxy
-  t.teardown(() => cut.close())
+  const { app, db, proxy: cut } = await appThroughProxy(t)
   const company = await aCompany(db)
   const admin = await aUser(db, { company, name: 'Ada Admin', permissions: ['system_administrator'] })
   const v = new Visitor(app)
@@ -147,16 +153,7 @@ t.test('a database outage under load: nobody is signed out, nothing is lost, rec
 })
 
 t.test('a database that does not answer: the readiness check says so within its timeout', async (t) => {
-  let proxy: DatabaseProxy | undefined
-  const { app } = await testApp(t, {}, undefined, undefined, {
-    via: async (url) => {
-      proxy = new DatabaseProxy(url)
-      await proxy.start()
-      return proxy.proxiedUrl
-    },
-  })
-  const stuck = proxy as DatabaseProxy
-  t.teardown(() => stuck.close())
+  const { app, proxy: stuck } = await appThroughProxy(t)
   t.equal((await app.inject({ url: '/healthz' })).statusCode, 200)
   stuck.hang()
   const started = Date.now()
