@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import type { Knex } from 'knex'
 import type { Db } from '../db/knex.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
+import { exactlyOne } from '../http/params.js'
 import { ALLOWED_DESCRIPTION, detectAllowedType, isControlCharacter } from './file-types.js'
 import type { DocumentStorage } from './storage.js'
 
@@ -150,10 +151,11 @@ export async function findDocument(
 
 export async function softDeleteDocument(db: Db, actor: EntityActor, doc: DocumentRow): Promise<void> {
   await db.transaction(async (trx) => {
-    await trx('documents')
+    const moved = await trx('documents')
       .where({ id: doc.id })
       .whereNull('deleted_at')
       .update({ deleted_at: trx.fn.now(), deleted_by: actor.user.id })
+    exactlyOne(moved, 'document')
     await entityAudit(
       trx,
       actor,
@@ -167,7 +169,11 @@ export async function softDeleteDocument(db: Db, actor: EntityActor, doc: Docume
 
 export async function restoreDocument(db: Db, actor: EntityActor, doc: DocumentRow): Promise<void> {
   await db.transaction(async (trx) => {
-    await trx('documents').where({ id: doc.id }).update({ deleted_at: null, deleted_by: null })
+    const restored = await trx('documents')
+      .where({ id: doc.id })
+      .whereNotNull('deleted_at')
+      .update({ deleted_at: null, deleted_by: null })
+    exactlyOne(restored, 'document')
     await entityAudit(
       trx,
       actor,
@@ -202,7 +208,7 @@ export async function purgeDocument(
   doc: DocumentRow,
 ): Promise<void> {
   await db.transaction(async (trx) => {
-    await trx('documents').where({ id: doc.id }).delete()
+    exactlyOne(await trx('documents').where({ id: doc.id }).whereNotNull('deleted_at').delete(), 'document')
     await trx('storage_deletions').insert({ storage_key: doc.storage_key }).onConflict('storage_key').ignore()
     await entityAudit(
       trx,

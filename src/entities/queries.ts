@@ -168,6 +168,8 @@ export interface Entity extends EntityValues {
   created_at: Date
   updated_at: Date
   deleted_at: Date | null
+  /** The last change's time to the microsecond: what an edit form was rendered from (optimistic locking). */
+  version: string
 }
 
 const ENTITY_COLUMNS = [
@@ -189,13 +191,22 @@ const ENTITY_COLUMNS = [
   'e.deleted_at',
 ]
 
-function entityOfCompany(db: Db | Knex.Transaction, companyId: string, id: string, deleted: boolean) {
-  return db('entities as e')
+function entityOfCompany(db: Db | Knex.Transaction, companyId: string, id: string, deleted: boolean, lock = false) {
+  const query = db('entities as e')
     .join('users as o', 'o.id', 'e.owner_user_id')
     .where({ 'e.company_id': companyId, 'e.id': id })
     .modify((q) => (deleted ? q.whereNotNull('e.deleted_at') : q.whereNull('e.deleted_at')))
-    .select(...ENTITY_COLUMNS, db.raw("to_char(e.date_of_birth, 'YYYY-MM-DD') AS date_of_birth"))
-    .first()
+    .select(
+      ...ENTITY_COLUMNS,
+      db.raw("to_char(e.date_of_birth, 'YYYY-MM-DD') AS date_of_birth"),
+      db.raw(`to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS version`),
+    )
+  return (lock ? query.forUpdate('e') : query).first()
+}
+
+/** A live entity of the company, its row locked until the transaction ends (read-modify-write). */
+export async function lockEntity(trx: Knex.Transaction, companyId: string, id: string): Promise<Entity | undefined> {
+  return entityOfCompany(trx, companyId, id, false, true)
 }
 
 /** A live entity of the company (the guard has already admitted the user to it). */

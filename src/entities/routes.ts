@@ -20,6 +20,7 @@ import { COUNTRIES, countryName, ENTITY_KINDS, isKind, isStatus, STATUSES, statu
 import {
   createEntity,
   ENTITY_FIELDS,
+  EntityChangedError,
   type EntityInput,
   softDeleteEntity,
   updateEntity,
@@ -45,7 +46,7 @@ export function entityActor(request: FastifyRequest) {
 
 const reference = { kinds: ENTITY_KINDS, statuses: STATUSES, countries: COUNTRIES, countryName, statusLabel }
 
-const ENTITY_FORM = formBody(fields(ENTITY_FIELDS))
+const ENTITY_FORM = formBody(fields([...ENTITY_FIELDS, 'version']))
 
 function inputFrom(body: unknown): EntityInput {
   return Object.fromEntries(ENTITY_FIELDS.map((f) => [f, text(body, f)])) as unknown as EntityInput
@@ -191,7 +192,25 @@ export default async function entityRoutes(app: FastifyInstance) {
       owners.add(entity.owner_user_id) // keeping a deactivated owner is allowed; choosing one is not
       const { values, errors } = validateEntity(input, user, owners, entity)
       if (!values) return form(reply, { entity, values: input, errors, status: 422 })
-      const changed = await updateEntity(app.db, entityActor(request), entity, values as EntityValues)
+      let changed: boolean
+      try {
+        changed = await updateEntity(
+          app.db,
+          entityActor(request),
+          entity.id,
+          values as EntityValues,
+          text(request.body, 'version'),
+        )
+      } catch (error) {
+        if (!(error instanceof EntityChangedError)) throw error
+        // The form keeps what was typed and now carries the stored version: saving again is a deliberate choice.
+        return form(reply, {
+          entity: error.current,
+          values: input,
+          errors: new FormErrors().add('name', error.message),
+          status: 409,
+        })
+      }
       reply.flash({ kind: 'success', text: changed ? `${values.name} was saved.` : 'Nothing was changed.' })
       return reply.redirect(`/entities/${entity.id}`, 303)
     },

@@ -2,9 +2,9 @@ import type { Knex } from 'knex'
 import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import { FormErrors } from '../forms/form-errors.js'
-import { isCalendarDate } from '../http/params.js'
+import { exactlyOne, isCalendarDate, NotFoundError } from '../http/params.js'
 import type { CurrentUser } from '../types.js'
-import type { Entity, EntityValues } from './queries.js'
+import { type Entity, type EntityValues, lockEntity } from './queries.js'
 import { type EntityKind, type EntityStatus, isCountryCode, isKind, isStatus, SERVICED_STATUS } from './reference.js'
 
 /** What the entity form sends, as text. */
@@ -144,33 +144,50 @@ export async function createEntity(db: Db, actor: EntityActor, values: EntityVal
 }
 
 /** Saves the changed fields; the audit row holds only what changed, before and after. */
+/** The client was saved by someone else after this form was opened: nothing was changed. */
+export class EntityChangedError extends Error {
+  constructor(readonly current: Entity) {
+    super(
+      `${current.name} was changed by someone else after you opened this form, and nothing was saved. The form shows what you entered: check it against the client's page, then save again.`,
+    )
+  }
+}
+
+/**
+ * Saves an edit form. The row is locked and compared with the version the form was rendered from: a save
+ * built on an older read would silently undo the other person's change (and audit it wrongly), so it is
+ * refused instead. The audit row's before is the locked row, its after what changed.
+ */
 export async function updateEntity(
   db: Db,
   actor: EntityActor,
-  current: Entity,
+  entityId: string,
   values: EntityValues,
+  version: string,
 ): Promise<boolean> {
-  const changed = (Object.keys(values) as (keyof EntityValues)[]).filter((k) => current[k] !== values[k])
-  if (changed.length === 0) return false
-  const pick = (o: EntityValues) => Object.fromEntries(changed.map((k) => [k, o[k]]))
-  await db.transaction(async (trx) => {
-    const updated = await trx('entities')
-      .where({ id: current.id, company_id: actor.user.companyId })
-      .whereNull('deleted_at')
-      .update({ ...values, updated_at: trx.fn.now() })
-    if (updated !== 1) throw new Error('entity vanished during update')
+  return db.transaction(async (trx) => {
+    const current = await lockEntity(trx, actor.user.companyId, entityId)
+    if (!current) throw new NotFoundError('client')
+    if (version !== current.version) throw new EntityChangedError(current)
+    const changed = (Object.keys(values) as (keyof EntityValues)[]).filter((k) => current[k] !== values[k])
+    if (changed.length === 0) return false
+    const pick = (o: EntityValues) => Object.fromEntries(changed.map((k) => [k, o[k]]))
+    await trx('entities')
+      .where({ id: current.id })
+      .update({ ...pick(values), updated_at: trx.fn.now() })
     await entityAudit(trx, actor, current.id, 'entity.updated', pick(current), pick(values))
+    return true
   })
-  return true
 }
 
 /** Moves an entity to the recycle bin. */
 export async function softDeleteEntity(db: Db, actor: EntityActor, entity: Entity): Promise<void> {
   await db.transaction(async (trx) => {
-    await trx('entities')
+    const moved = await trx('entities')
       .where({ id: entity.id, company_id: actor.user.companyId })
       .whereNull('deleted_at')
       .update({ deleted_at: trx.fn.now(), deleted_by: actor.user.id })
+    exactlyOne(moved, 'client')
     await entityAudit(trx, actor, entity.id, 'entity.deleted', { name: entity.name }, { in_recycle_bin: true })
   })
 }

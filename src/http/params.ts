@@ -49,6 +49,14 @@ export function withQuery(
   return qs ? `${path}?${qs}` : path
 }
 
+/**
+ * For a change that must find its row in the state the page showed (not yet deleted, still in the bin):
+ * a racing request that got there first leaves 0 rows, and this one then changes and audits nothing.
+ */
+export function exactlyOne(count: number, what: string): void {
+  if (count !== 1) throw new NotFoundError(what)
+}
+
 /** Thrown for anything that does not exist for this user; rendered as the same 404 page as any unknown URL. */
 export class NotFoundError extends Error {
   readonly statusCode = 404

@@ -4,6 +4,7 @@ import { flushStorageDeletions } from '../documents/service.js'
 import type { DocumentStorage } from '../documents/storage.js'
 import type { Entity } from '../entities/queries.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
+import { exactlyOne } from '../http/params.js'
 
 export interface BinEntity {
   id: string
@@ -62,9 +63,11 @@ export async function recycleBin(
 
 export async function restoreEntity(db: Db, actor: EntityActor, entity: Entity): Promise<void> {
   await db.transaction(async (trx) => {
-    await trx('entities')
+    const restored = await trx('entities')
       .where({ id: entity.id })
+      .whereNotNull('deleted_at')
       .update({ deleted_at: null, deleted_by: null, updated_at: trx.fn.now() })
+    exactlyOne(restored, 'client')
     await entityAudit(trx, actor, entity.id, 'entity.restored', { in_recycle_bin: true }, { name: entity.name })
   })
 }
@@ -82,7 +85,11 @@ export async function purgeEntity(db: Db, storage: DocumentStorage, actor: Entit
         .onConflict('storage_key')
         .ignore()
     }
-    await trx('entities').where({ id: entity.id, company_id: actor.user.companyId }).whereNotNull('deleted_at').delete()
+    const purged = await trx('entities')
+      .where({ id: entity.id, company_id: actor.user.companyId })
+      .whereNotNull('deleted_at')
+      .delete()
+    exactlyOne(purged, 'client')
     await entityAudit(
       trx,
       actor,

@@ -2,6 +2,7 @@ import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import type { RiskLevel } from '../entities/reference.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
+import { exactlyOne } from '../http/params.js'
 
 export interface CatalogueService {
   id: string
@@ -36,16 +37,21 @@ export async function changeServiceRisk(
   service: CatalogueService,
   risk: RiskLevel,
 ): Promise<void> {
-  if (service.risk_level === risk) return
   await db.transaction(async (trx) => {
-    await trx('services').where({ id: service.id, company_id: actor.user.companyId }).update({ risk_level: risk })
+    // Read under a lock: the audit row's "before" is what was stored, not what this request's page showed.
+    const stored = await trx('services')
+      .where({ id: service.id, company_id: actor.user.companyId })
+      .forUpdate()
+      .first('risk_level')
+    if (!stored || stored.risk_level === risk) return
+    await trx('services').where({ id: service.id }).update({ risk_level: risk })
     await auditTarget(
       trx,
       actor,
       'service',
       service.id,
       'service.risk_changed',
-      { risk_level: service.risk_level },
+      { risk_level: stored.risk_level },
       { risk_level: risk },
     )
   })
@@ -101,7 +107,7 @@ export async function removeAllocation(
   allocation: Allocation,
 ): Promise<void> {
   await db.transaction(async (trx) => {
-    await trx('entity_services').where({ id: allocation.id, entity_id: entityId }).delete()
+    exactlyOne(await trx('entity_services').where({ id: allocation.id, entity_id: entityId }).delete(), 'service')
     await trx('entities').where({ id: entityId }).update({ updated_at: trx.fn.now() })
     await entityAudit(
       trx,

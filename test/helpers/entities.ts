@@ -28,3 +28,12 @@ export async function anEntity(
     .returning(['id', 'name'])
   return row
 }
+
+/** The version an edit form of this client would carry now (the form's hidden `version` field). */
+export async function entityVersion(db: Db, id: string): Promise<string> {
+  if (!/^[0-9a-f-]{36}$/.test(id)) return ''
+  const row = await db('entities')
+    .where({ id })
+    .first(db.raw(`to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS version`))
+  return row?.version ?? ''
+}

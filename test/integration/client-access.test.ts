@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { runDueDigests } from '../../src/client-access/digest.js'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
-import { anEntity } from '../helpers/entities.js'
+import { anEntity, entityVersion } from '../helpers/entities.js'
 import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
 
 async function setup(t: Test) {
@@ -354,6 +354,7 @@ t.test('the daily digest: activity on accessible clients, opt-outs left out, nev
   const ad = await v(admin)
   await ad.get(`/entities/${client.id}/edit`)
   await ad.post(`/entities/${client.id}`, {
+    version: await entityVersion(db, client.id),
     kind: 'organisation',
     name: 'Secret Holdings Ltd',
     status: 'one_off_service',
@@ -361,6 +362,7 @@ t.test('the daily digest: activity on accessible clients, opt-outs left out, nev
   })
   await ad.get(`/entities/${open.id}/edit`)
   await ad.post(`/entities/${open.id}`, {
+    version: await entityVersion(db, open.id),
     kind: 'organisation',
     name: 'Open Bakery Ltd',
     status: 'former_client',

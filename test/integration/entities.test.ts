@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
-import { anEntity } from '../helpers/entities.js'
+import { anEntity, entityVersion } from '../helpers/entities.js'
 import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
 
 async function setup(t: Test) {
@@ -144,6 +144,7 @@ t.test('editing: Serviced client needs Set Serviced Clients; changes audited bef
   await v.login(editor.email, PASSWORD)
   await v.get(`/entities/${entity.id}/edit`)
   const refused = await v.post(`/entities/${entity.id}`, {
+    version: await entityVersion(db, entity.id),
     kind: 'organisation',
     name: 'Acme Ltd',
     status: 'serviced_client',
@@ -152,6 +153,7 @@ t.test('editing: Serviced client needs Set Serviced Clients; changes audited bef
   t.equal(refused.statusCode, 422)
   t.equal((await db('entities').where({ id: entity.id }).first()).status, 'prospect')
   const ok = await v.post(`/entities/${entity.id}`, {
+    version: await entityVersion(db, entity.id),
     kind: 'organisation',
     name: 'Acme Holdings Ltd',
     registration_number: '01234567',
@@ -186,6 +188,7 @@ t.test('editing: Serviced client needs Set Serviced Clients; changes audited bef
   t.equal(
     (
       await v.post(`/entities/${entity.id}`, {
+        version: await entityVersion(db, entity.id),
         kind: 'organisation',
         name: 'Acme Holdings Ltd',
         status: 'serviced_client',
@@ -202,6 +205,7 @@ t.test('editing: Serviced client needs Set Serviced Clients; changes audited bef
   t.equal(
     (
       await a.post(`/entities/${entity.id}`, {
+        version: await entityVersion(db, entity.id),
         kind: 'organisation',
         name: 'Acme Holdings Ltd',
         status: 'serviced_client',
@@ -229,6 +233,7 @@ t.test('without the permission: 403 and nothing changes; another company’s or 
   t.equal((await v.get(`/entities/${entity.id}/edit`)).statusCode, 403)
   await v.get('/entities')
   const post = await v.post(`/entities/${entity.id}`, {
+    version: await entityVersion(db, entity.id),
     kind: 'individual',
     name: 'Changed',
     status: 'prospect',
@@ -246,8 +251,15 @@ t.test('without the permission: 403 and nothing changes; another company’s or 
     }
     await a.get('/entities')
     t.equal(
-      (await a.post(`/entities/${id}`, { kind: 'individual', name: 'X', status: 'prospect', owner_user_id: admin.id }))
-        .statusCode,
+      (
+        await a.post(`/entities/${id}`, {
+          version: await entityVersion(db, id),
+          kind: 'individual',
+          name: 'X',
+          status: 'prospect',
+          owner_user_id: admin.id,
+        })
+      ).statusCode,
       404,
     )
   }

@@ -11,6 +11,7 @@ import t, { type Test } from 'tap'
 import { encodeCursor } from '../../src/entities/queries.js'
 import type { DeclaredRoute } from '../../src/plugins/app/guard.js'
 import { multipartBody, PDF_BYTES, Visitor, visibleText } from '../helpers/app.js'
+import { entityVersion } from '../helpers/entities.js'
 import { fillPath, pathParams, seedDesk } from '../helpers/seeded-desk.js'
 
 const desk = await seedDesk(t)
@@ -116,6 +117,7 @@ t.test('the cases named in the issue', async (t) => {
   t.match(visibleText(badNotes.body), SAYS.nul('notes'))
   const notesBefore = (await db('entities').where({ id: ids.entity }).first('notes')).notes
   const badEdit = await a.post(`/entities/${ids.entity}`, {
+    version: await entityVersion(db, ids.entity),
     kind: 'organisation',
     name: 'Main Client Ltd',
     status: 'prospect',

@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
-import { anEntity } from '../helpers/entities.js'
+import { anEntity, entityVersion } from '../helpers/entities.js'
 import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
 
 const ROUNDS = 6
@@ -176,4 +176,54 @@ t.test('client access settings: switching on twice at once adds each whole-compa
     [303, 303],
   )
   t.equal((await db('client_shares').where({ company_id: company.id, whole_company: true })).length, 5)
+})
+
+t.test('client edits, deletion, restore and purge: the second of two racing requests changes nothing', async (t) => {
+  const { app, db } = await testApp(t)
+  const company = await aCompany(db)
+  const one = await aUser(db, { company, permissions: ['system_administrator'] })
+  const two = await aUser(db, { company, permissions: ['system_administrator'] })
+  const client = await anEntity(db, { company, owner: one, name: 'Race Ltd', kind: 'organisation' })
+  const a = await signedIn(app, one.email, `/entities/${client.id}/edit`)
+  const b = await signedIn(app, two.email, `/entities/${client.id}/edit`)
+  const form = { kind: 'organisation', name: 'Race Ltd', owner_user_id: one.id, status: 'prospect', notes: '' }
+
+  for (let round = 0; round < ROUNDS; round++) {
+    const version = await entityVersion(db, client.id)
+    const [x, y] = await Promise.all([
+      a.post(`/entities/${client.id}`, { ...form, version, status: 'one_off_service', notes: `round ${round}` }),
+      b.post(`/entities/${client.id}`, { ...form, version, status: 'prospect', notes: `note ${round}` }),
+    ])
+    t.same([x.statusCode, y.statusCode].sort(), [303, 409], `round ${round}: one save, one told to look again`)
+    const refused = x.statusCode === 409 ? x : y
+    t.match(visibleText(refused.body), 'was changed by someone else after you opened this form')
+    t.match(refused.body, x.statusCode === 409 ? `round ${round}` : `note ${round}`, 'the form keeps what was typed')
+    const stored = await db('entities').where({ id: client.id }).first()
+    const winner = x.statusCode === 303 ? `round ${round}` : `note ${round}`
+    t.equal(stored.notes, winner, `round ${round}: the stored notes are the saved form's, whole`)
+    // Reset the status for the next round, as a person would.
+    await db('entities').where({ id: client.id }).update({ status: 'prospect' })
+  }
+  const edits = await db('audit_log').where({ action: 'entity.updated', target_id: client.id })
+  t.equal(edits.length, ROUNDS, 'one audit row per save, none for the refused ones')
+
+  await a.get(`/entities/${client.id}/delete`)
+  await b.get(`/entities/${client.id}/delete`)
+  const deletes = await Promise.all([a, b].map((v) => v.post(`/entities/${client.id}/delete`, {})))
+  t.same(deletes.map((r) => r.statusCode).sort(), [303, 404])
+  await a.get('/recycle-bin')
+  await b.get('/recycle-bin')
+  const restores = await Promise.all([a, b].map((v) => v.post(`/recycle-bin/entities/${client.id}/restore`, {})))
+  t.same(restores.map((r) => r.statusCode).sort(), [303, 404])
+  await a.post(`/entities/${client.id}/delete`, {})
+  await a.get('/recycle-bin')
+  await b.get('/recycle-bin')
+  const purges = await Promise.all([a, b].map((v) => v.post(`/recycle-bin/entities/${client.id}/purge`, {})))
+  t.same(purges.map((r) => r.statusCode).sort(), [303, 404])
+  const trail = (await db('audit_log').where({ target_id: client.id }).orderBy('id')).map((r) => r.action)
+  t.same(
+    trail.filter((action) => action !== 'entity.updated'),
+    ['entity.deleted', 'entity.restored', 'entity.deleted', 'entity.purged'],
+    'each change audited once',
+  )
 })
