@@ -18,9 +18,9 @@ export function databaseTrouble(error: unknown): DatabaseTrouble | undefined {
   if (code && UNREACHABLE_CODES.has(code)) return 'unavailable'
   if (code === 'ENOENT' && syscall === 'connect') return 'unavailable'
   if (error.name === 'KnexTimeoutError') return 'unavailable'
-  if (
-    /Connection terminated|connection timeout|the database system is (starting up|shutting down)/i.test(error.message)
-  ) {
+  // node-postgres's words for a connection that died under a query, or under a transaction's ROLLBACK.
+  const lost = /Connection terminated|connection timeout|connection error and is not queryable/i
+  if (lost.test(error.message) || /the database system is (starting up|shutting down)/i.test(error.message)) {
     return 'unavailable'
   }
   return undefined

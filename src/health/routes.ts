@@ -12,7 +12,7 @@ async function databaseAnswers(app: FastifyInstance): Promise<boolean> {
   try {
     return await Promise.race([app.db.raw('SELECT 1').then(() => true), timeout])
   } catch (error) {
-    app.log.error({ err: error }, 'health check: database unreachable')
+    app.log.warn({ err: error }, 'health check: database unreachable')
     return false
   } finally {
     clearTimeout(timer)

@@ -33,7 +33,7 @@ function clearsCookie(setCookie: string | string[] | undefined): boolean {
 }
 
 t.test('a database outage under load: nobody is signed out, nothing is lost, recovery is quick', async (t) => {
-  const { app, db, proxy: cut } = await appThroughProxy(t)
+  const { app, db, logs, proxy: cut } = await appThroughProxy(t)
   const company = await aCompany(db)
   const admin = await aUser(db, { company, name: 'Ada Admin', permissions: ['system_administrator'] })
   const v = new Visitor(app)
@@ -117,13 +117,21 @@ t.test('a database outage under load: nobody is signed out, nothing is lost, rec
     [],
     'during the outage every request got the 503 page: none was served without its checks',
   )
+  const errors = logs
+    .filter((line) => line.includes('"level":50'))
+    .map((line) => {
+      const j = JSON.parse(line)
+      return `${j.msg}: ${j.err?.message} @ ${j.req?.url ?? j.url ?? ''} ${(j.err?.stack ?? '').split('\n').slice(1, 6).join(' | ')}`
+    })
+  t.same(errors, [], 'no request failed with an unexpected error (a 500)')
   t.ok(
     statuses.filter((s) => s.phase === 'after').every((s) => s.status === 200 || s.status === 303),
     'after recovery every request succeeds',
   )
 
   // Sending the kept form again saves it once.
-  const fields = [...during.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [
+  const keptForm = /<form method="post" action="\/entities">([\s\S]*?)<\/form>/.exec(during.body)?.[1] ?? ''
+  const fields = [...keptForm.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [
     m[1] as string,
     (m[2] as string)
       .replace(/&#39;/g, "'")

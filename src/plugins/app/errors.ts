@@ -17,6 +17,9 @@ function htmxError(reply: FastifyReply, status: number, text: string) {
  * "no such session"), so nobody is signed out by an outage.
  */
 async function unavailable(request: FastifyRequest, reply: FastifyReply, busy: boolean) {
+  // Nothing is written to the session on the way out (its store is the database that just failed: a
+  // second failure there would turn this page into a bare 500). The cookie is left as it is.
+  ;(request as { session: unknown }).session = null
   reply.header('Retry-After', busy ? '5' : '10')
   const text = busy
     ? 'KYC Desk is busy and nothing was saved. Try again in a few seconds.'
