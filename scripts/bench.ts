@@ -8,14 +8,14 @@
  * on a free port and loads it with autocannon (a separate process) per scenario, BENCH_ROUNDS rounds of
  * BENCH_SECONDS each (default 5 × 5 s, scenarios interleaved), and prints one JSON line last with the
  * medians: {"scenarios": {"<name>": {"rps", "p50_ms", "p99_ms", "ratio_to_baseline"}}}; each ratio is the
- * median of the per-round ratios to that round's baseline.
+ * median of the per-round ratios to that round's baseline. DB_READ_LANE=off runs it without the read lane.
  */
 import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { buildApp } from '../src/app.js'
 import { hashPassword } from '../src/auth/passwords.js'
-import { ROOT_DIR } from '../src/config.js'
+import { ROOT_DIR, readLaneFrom } from '../src/config.js'
 import { ensureDatabase } from '../src/db/connect.js'
 import { startEmbeddedPostgres } from '../src/db/embedded.js'
 import { createDb, type Db, migrateLatest } from '../src/db/knex.js'
@@ -35,7 +35,9 @@ if (!url) {
   url = pg.url('kyc_bench')
   stopPostgres = pg.stop
 }
-const db = createDb(url)
+// DB_READ_LANE=off measures the app with every hot read on knex's pool (README: With an external PostgreSQL).
+const readLane = readLaneFrom(process.env)
+const db = createDb(url, { readLane })
 await migrateLatest(db)
 
 /** One company of the benchmark's shape, in a handful of set-based INSERTs. */
@@ -132,8 +134,6 @@ const app = await buildApp({
   config: testConfig({ logLevel: 'warn', cacheTemplates: true }),
   db,
   logger: false,
-  digestIntervalMs: 0,
-  mail: { intervalMs: 0 },
 })
 const { COUNTRIES, ENTITY_KINDS, STATUSES, countryName, statusLabel } = await import('../src/entities/reference.js')
 app.get('/bench/baseline', { config: { access: 'public' } }, async (_request, reply) =>
@@ -203,6 +203,7 @@ async function warm(path: string, cookie?: string) {
   if (cookie) args.push('-H', `cookie=${cookie}`)
   await run('npx', [...args, `${base}${path}`], { cwd: ROOT_DIR, maxBuffer: 10 * 1024 * 1024 })
 }
+process.stderr.write(`read lane ${readLane ? 'on' : 'off'}\n`)
 await warm('/bench/baseline')
 for (const cookie of Object.values(cookies)) await warm('/entities', cookie)
 

@@ -3,15 +3,17 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import assetRoutes from './assets/routes.js'
 import auditRoutes from './audit/routes.js'
 import authRoutes from './auth/routes.js'
-import digestScheduler from './client-access/digest.js'
 import clientAccessRoutes from './client-access/routes.js'
 import type { Config } from './config.js'
 import dashboardRoutes from './dashboard/routes.js'
 import type { Db } from './db/knex.js'
 import documentRoutes from './documents/routes.js'
-import { type DocumentStorage, FileSystemStorage } from './documents/storage.js'
+import clientPage from './entities/page.js'
 import entityRoutes from './entities/routes.js'
 import healthRoutes from './health/routes.js'
+import jobs from './jobs/plugin.js'
+import type { JobQueue } from './jobs/queue.js'
+import jobRoutes from './jobs/routes.js'
 import type { MailTransport } from './mail/outbox.js'
 import outboxRoutes from './mail/routes.js'
 import mailWorker from './mail/worker.js'
@@ -26,6 +28,7 @@ import views from './plugins/external/views.js'
 import recycleBinRoutes from './recycle-bin/routes.js'
 import serviceRoutes from './services/routes.js'
 import sessionRoutes from './sessions/routes.js'
+import { type DocumentStorage, FileSystemStorage } from './storage/document-storage.js'
 import invitationRoutes from './users/invitation-routes.js'
 import permissionRoutes from './users/permission-routes.js'
 import userRoutes from './users/routes.js'
@@ -35,10 +38,13 @@ export interface AppOptions {
   config: Config
   db: Db
   logger?: FastifyServerOptions['logger']
-  /** Outbox delivery: a transport for tests; the interval (0 = only on demand through app.deliverMail). */
-  mail?: { transport?: MailTransport; intervalMs?: number }
-  /** The daily digest check's interval (0 = never on a timer; tests call runDueDigests). */
-  digestIntervalMs?: number
+  /** Outbox delivery: a transport for tests (otherwise SMTP_URL's); app.deliverMail() delivers due mail once. */
+  mail?: { transport?: MailTransport }
+  /**
+   * The job queue (src/jobs/queue.ts) the app starts when ready and stops when it closes: it runs the
+   * outbox delivery, the daily digest and the sweeps on their schedules. None (tests): no job runs by itself.
+   */
+  jobs?: JobQueue
   /** Document storage; by default files under DATA_DIR/documents. */
   storage?: DocumentStorage
 }
@@ -69,7 +75,7 @@ export async function buildApp({
   logger,
   mail,
   storage,
-  digestIntervalMs,
+  jobs: queue,
 }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: logger ?? loggerOptions(config.logLevel),
@@ -93,7 +99,7 @@ export async function buildApp({
   await app.register(errors)
   await app.register(guard)
   await app.register(mailWorker, mail ?? {})
-  await app.register(digestScheduler, { intervalMs: digestIntervalMs })
+  await app.register(jobs, { queue })
 
   await app.register(assetRoutes)
   await app.register(healthRoutes)
@@ -105,6 +111,9 @@ export async function buildApp({
   await app.register(invitationRoutes)
   await app.register(auditRoutes)
   await app.register(outboxRoutes)
+  await app.register(jobRoutes)
+  // The client page first: the areas after it add their sections to it.
+  await app.register(clientPage)
   await app.register(entityRoutes)
   await app.register(serviceRoutes)
   await app.register(documentRoutes)

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import type { DbTimeouts } from './db/knex.js'
+import type { DbSettings, DbTimeouts } from './db/knex.js'
 
 /** Everything KYC Desk reads from the environment, in one place (README: Configuration). */
 export interface Config {
@@ -27,8 +27,11 @@ export interface Config {
   maxUploadBytes: number
   /** Compile each template once (production); in development templates are re-read on every render. */
   cacheTemplates: boolean
-  /** How long the database may take (DB_*_MS): one slow statement must not hold up every page. */
-  dbTimeouts: Required<DbTimeouts>
+  /**
+   * How long the database may take (DB_*_MS): one slow statement must not hold up every page; and whether
+   * it has a read lane (DB_READ_LANE).
+   */
+  dbTimeouts: Required<DbTimeouts> & DbSettings
 }
 
 export const ROOT_DIR = path.resolve(import.meta.dirname, '..')
@@ -38,6 +41,14 @@ function intFrom(value: string | undefined, fallback: number, name: string): num
   const n = Number(value)
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number, got "${value}"`)
   return n
+}
+
+/** DB_READ_LANE: `on` (the default) or `off` (every hot read on the pool; README: With an external PostgreSQL). */
+export function readLaneFrom(env: NodeJS.ProcessEnv): boolean {
+  const value = env.DB_READ_LANE
+  if (value === undefined || value === '' || value === 'on') return true
+  if (value === 'off') return false
+  throw new Error(`DB_READ_LANE must be "on" or "off", got "${value}"`)
 }
 
 /** The session secret: SESSION_SECRET, or one generated once and kept in .data/session-secret. */
@@ -81,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lockMs: intFrom(env.DB_LOCK_TIMEOUT_MS, 5_000, 'DB_LOCK_TIMEOUT_MS'),
       readLaneMs: intFrom(env.DB_READ_LANE_TIMEOUT_MS, 500, 'DB_READ_LANE_TIMEOUT_MS'),
       acquireMs: intFrom(env.DB_ACQUIRE_TIMEOUT_MS, 10_000, 'DB_ACQUIRE_TIMEOUT_MS'),
+      readLane: readLaneFrom(env),
     },
   }
 }

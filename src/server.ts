@@ -3,10 +3,9 @@ import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
 import { connectDatabase } from './db/connect.js'
 import { createDb, migrateLatest } from './db/knex.js'
-import { flushStorageDeletions } from './documents/service.js'
-import { FileSystemStorage } from './documents/storage.js'
+import { JobQueue } from './jobs/queue.js'
 import { demoLogins, seedDemoCompany } from './seed/demo.js'
-import { deleteExpiredSessions } from './sessions/pg-session-store.js'
+import { FileSystemStorage } from './storage/document-storage.js'
 
 const config = loadConfig()
 const database = await connectDatabase(config).catch((error: unknown) => {
@@ -20,27 +19,15 @@ await migrateLatest(db)
 const storage = new FileSystemStorage(path.join(config.dataDir, 'documents'))
 if (config.seedDemo) await seedDemoCompany(db, storage)
 
-const app = await buildApp({ config, db, storage })
-
-const sweep = setInterval(
-  () => {
-    deleteExpiredSessions(db, {
-      idleMinutes: config.idleTimeoutMinutes,
-      absoluteHours: config.absoluteTimeoutHours,
-    }).catch((err) => app.log.error({ err }, 'session sweep failed'))
-    // Bytes whose rows were deleted but whose removal failed at the time.
-    flushStorageDeletions(db, storage).catch((err) => app.log.error({ err }, 'storage sweep failed'))
-  },
-  10 * 60 * 1000,
-)
-sweep.unref()
+// The job queue (pg-boss on the same PostgreSQL) runs outbox delivery, the daily digest and the sweeps; the
+// app starts it once ready and stops it gracefully on close (src/jobs/plugin.ts).
+const app = await buildApp({ config, db, storage, jobs: new JobQueue({ connectionString: database.url }) })
 
 let stopping = false
 async function shutdown(signal: string) {
   if (stopping) return
   stopping = true
   app.log.info({ signal }, 'shutting down')
-  clearInterval(sweep)
   try {
     await app.close()
     await db.destroy()

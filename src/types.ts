@@ -1,4 +1,4 @@
-import type { ClientGateSubject } from './access/client-access.js'
+import type { ClientGateSubject } from './access/client-context.js'
 import type { PermissionKey } from './access/permissions.js'
 
 /** What a route declares it needs; the guard (src/plugins/app/guard.ts) is the only reader. */

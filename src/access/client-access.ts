@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { type Db, hotRead } from '../db/knex.js'
+import type { Db } from '../db/knex.js'
 import type { CurrentUser } from '../types.js'
 import { effectivePermissions, type PermissionKey } from './permissions.js'
 
@@ -119,44 +119,13 @@ export async function accessSubject(db: Conn, userId: string): Promise<AccessSub
   }
 }
 
-export type ClientGateResult = 'allowed' | 'not_found' | 'no_access'
-
-/** What a client-scoped route's id names: a live client (most routes), or something in the recycle bin. */
-export type ClientGateSubject = 'client' | 'deleted_client' | 'deleted_document'
-
-/**
- * The client of a route: not found (unknown, another company's, or not in the state the route expects),
- * no access, or allowed. For a document in the recycle bin, the rule is applied to its (live) client.
- */
-export async function clientGate(
-  db: Db,
-  user: AccessSubject,
-  id: string,
-  subject: ClientGateSubject = 'client',
-): Promise<ClientGateResult> {
-  const access = db.raw('? AS has_access', [hasAccessSql(db, user)])
-  let row: { has_access: boolean } | undefined
-  if (subject === 'deleted_document') {
-    row = await db('documents as d')
-      .join('entities as e', 'e.id', 'd.entity_id')
-      .where({ 'd.company_id': user.companyId, 'd.id': id })
-      .whereNotNull('d.deleted_at')
-      .whereNull('e.deleted_at')
-      .first('e.id', access)
-  } else {
-    const query = db('entities as e').where({ 'e.company_id': user.companyId, 'e.id': id }).first('e.id', access)
-    if (subject === 'deleted_client') row = await query.whereNotNull('e.deleted_at')
-    else row = await hotRead(db, query.whereNull('e.deleted_at'))
-  }
-  if (!row) return 'not_found'
-  return row.has_access ? 'allowed' : 'no_access'
-}
-
 /**
  * Who may share or remove access on a client (SPEC section 3): administrators and the owner always;
  * with "Allow sharing options" on, every user with access. Whole-company shares and the owner stay with
  * administrators and the owner.
  */
+export type SharingRights = ReturnType<typeof sharingRights>
+
 export function sharingRights(user: AccessSubject, client: { owner_user_id: string }, hasAccess: boolean) {
   const principal = user.permissions.has('system_administrator') || client.owner_user_id === user.id
   return {
@@ -164,4 +133,42 @@ export function sharingRights(user: AccessSubject, client: { owner_user_id: stri
     mayShareWithCompany: principal,
     mayChangeOwner: principal,
   }
+}
+
+/**
+ * The sharing rule as SQL over the client aliased `alias`: the clients this user may share (and so decide
+ * access requests for). The same rule as sharingRights, for lists.
+ */
+export function maySharePredicate(db: Conn, user: AccessSubject, alias = 'e') {
+  return (query: Knex.QueryBuilder) => {
+    if (user.permissions.has('system_administrator')) return query
+    return query.where((w) => {
+      w.where(`${alias}.owner_user_id`, user.id)
+      if (user.company.allowSharing) w.orWhere(hasAccessSql(db, user, alias))
+    })
+  }
+}
+
+/**
+ * The sharing rule read the other way, as SQL over the user aliased `alias` (joined with their company
+ * as `c`): the users who may share one client — to email about a request for it.
+ */
+export function usersWhoMayShareSql(db: Conn, client: { id: string; owner_user_id: string }, alias = 'u') {
+  return (query: Knex.QueryBuilder) =>
+    query.where((w) =>
+      w
+        .whereExists(
+          db('user_permissions as p').whereRaw(`p.user_id = ${alias}.id`).where('p.permission', 'system_administrator'),
+        )
+        .orWhere(`${alias}.id`, client.owner_user_id)
+        .orWhere((x) => x.where('c.allow_sharing', true).where(usersWithAccessSql(db, client.id, alias))),
+    )
+}
+
+/** Whether the user has access to one client (SPEC section 3), for a decision inside a transaction. */
+export async function hasAccessTo(db: Conn, user: AccessSubject, entityId: string): Promise<boolean> {
+  const row = await db('entities as e')
+    .where('e.id', entityId)
+    .first(db.raw('? AS ok', [hasAccessSql(db, user)]))
+  return Boolean(row?.ok)
 }

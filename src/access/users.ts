@@ -5,7 +5,13 @@
  * manager could change such a user's email to their own address, send a new invitation and sign in as
  * them, with permissions the manager was never given.
  */
-import { effectivePermissions, PERMISSION_KEYS, type PermissionKey, permissionLabel } from './permissions.js'
+import {
+  effectivePermissions,
+  includedBy,
+  PERMISSION_KEYS,
+  type PermissionKey,
+  permissionLabel,
+} from './permissions.js'
 
 export interface UserManager {
   permissions: ReadonlySet<PermissionKey>
@@ -33,4 +39,30 @@ export function whyNotManageUser(actor: UserManager, target: ManagedAccount): st
   const listed =
     labels.length > 3 ? `${labels.slice(0, 3).join(', ')} and ${labels.length - 3} more` : labels.join(', ')
   return `${target.name} holds permissions you do not hold (${listed}): only a user who holds all of them can change their account.`
+}
+
+/** Why one permission of a user cannot be switched by this actor (see permissionSwitchRefusal). */
+export type PermissionSwitchRefusal =
+  | { reason: 'account'; message: string }
+  | { reason: 'not_held' }
+  | { reason: 'included'; includer: PermissionKey }
+
+/**
+ * Whether the actor may switch one permission of the target, whose granted set is `granted`: not on an
+ * account they may not manage; not a permission they do not hold (no escalation, no revoking above
+ * oneself); and not Off alone while another granted permission includes it. The permission page shows
+ * the refusal beside the row; the service refuses the change with it.
+ */
+export function permissionSwitchRefusal(
+  actor: UserManager,
+  target: ManagedAccount,
+  key: PermissionKey,
+  granted: ReadonlySet<PermissionKey>,
+): PermissionSwitchRefusal | undefined {
+  const account = whyNotManageUser(actor, target)
+  if (account) return { reason: 'account', message: account }
+  if (!actor.permissions.has(key)) return { reason: 'not_held' }
+  const includer = includedBy(key, granted)
+  if (includer) return { reason: 'included', includer }
+  return undefined
 }

@@ -1,6 +1,6 @@
 import { writeAudit } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
-import { findUsersByEmail, type UserRow } from '../users/queries.js'
+import { findUsersByEmail, type UserRow } from '../identity/user-row.js'
 import { verifyPassword } from './passwords.js'
 import { secondsToWait } from './throttle.js'
 

@@ -1,4 +1,3 @@
-import fp from 'fastify-plugin'
 import { accessibleClientsPredicate, accessSubject } from '../access/client-access.js'
 import type { Db } from '../db/knex.js'
 import { enqueueEmail } from '../mail/outbox.js'
@@ -69,7 +68,8 @@ export async function digestFor(db: Db, userId: string, since: Date, until: Date
 
 /**
  * Sends the digests that are due: one email per active user with activity, queued in the outbox with
- * the key digest:<user>:<day>, so a retried or doubled run never queues a second one.
+ * the key digest:<user>:<day>, so a retried or doubled run never queues a second one. The job queue's
+ * digest.check job calls it every minute, in whichever server process takes the job (src/jobs/definitions.ts).
  */
 export async function runDueDigests(db: Db, publicUrl: string, now = new Date()): Promise<number> {
   let queued = 0
@@ -106,16 +106,3 @@ export async function runDueDigests(db: Db, publicUrl: string, now = new Date())
   }
   return queued
 }
-
-/** Checks every minute, in every server process; the claims in digest_runs make each digest run once. */
-export default fp<{ intervalMs?: number }>(
-  async (app, opts) => {
-    if (opts.intervalMs === 0) return
-    const timer = setInterval(() => {
-      runDueDigests(app.db, app.config.publicUrl).catch((err) => app.log.error({ err }, 'daily digest failed'))
-    }, opts.intervalMs ?? 60_000)
-    timer.unref()
-    app.addHook('onClose', async () => clearInterval(timer))
-  },
-  { name: 'digest-scheduler', dependencies: ['config', 'db'] },
-)

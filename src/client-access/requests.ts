@@ -1,10 +1,16 @@
 import type { Knex } from 'knex'
-import { type AccessSubject, hasAccessSql, usersWithAccessSql } from '../access/client-access.js'
+import {
+  type AccessSubject,
+  hasAccessTo,
+  maySharePredicate,
+  sharingRights,
+  usersWhoMayShareSql,
+} from '../access/client-access.js'
 import type { Db } from '../db/knex.js'
 import type { Entity } from '../entities/queries.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
 import { enqueueEmail } from '../mail/outbox.js'
-import { SharingRefused, userHasAccess } from './sharing.js'
+import { SharingRefused } from './sharing.js'
 
 /**
  * The active users who may share a client (and so decide requests for it): administrators, the owner,
@@ -18,14 +24,7 @@ export async function usersWhoMayShare(
   return db('users as u')
     .join('companies as c', 'c.id', 'u.company_id')
     .where({ 'u.company_id': companyId, 'u.active': true })
-    .where((w) =>
-      w
-        .whereExists(
-          db('user_permissions as p').whereRaw('p.user_id = u.id').where('p.permission', 'system_administrator'),
-        )
-        .orWhere('u.id', entity.owner_user_id)
-        .orWhere((x) => x.where('c.allow_sharing', true).where(usersWithAccessSql(db, entity.id))),
-    )
+    .modify(usersWhoMayShareSql(db, entity))
     .select('u.id', 'u.name', 'u.email')
     .orderByRaw('lower(u.name)')
 }
@@ -41,7 +40,7 @@ export async function requestAccess(
   if (!actor.user.company.allowAccessRequests)
     throw new SharingRefused('Requesting access is switched off in your company.')
   await db.transaction(async (trx) => {
-    if (await userHasAccess(trx, actor.user, entity.id))
+    if (await hasAccessTo(trx, actor.user, entity.id))
       throw new SharingRefused('You already have access to this client.')
     const request = await trx('access_requests')
       .insert({ company_id: actor.user.companyId, entity_id: entity.id, requester_id: actor.user.id, message })
@@ -108,12 +107,7 @@ export async function requestsToDecide(db: Db, user: AccessSubject): Promise<Pen
     .whereNull('e.deleted_at')
     .select(requestColumns)
     .orderBy('r.created_at')
-  if (!user.permissions.has('system_administrator')) {
-    q.where((w) => {
-      w.where('e.owner_user_id', user.id)
-      if (user.company.allowSharing) w.orWhere(hasAccessSql(db, user))
-    })
-  }
+  q.modify(maySharePredicate(db, user))
   return q
 }
 
@@ -140,9 +134,8 @@ export async function decideRequest(
     await trx('access_requests').where({ id: request.id }).forUpdate().first()
     const current = await trx('access_requests').where({ id: request.id }).first('status')
     if (current.status !== 'pending') throw new SharingRefused(`That request was already ${current.status}.`)
-    const hasAccess = await userHasAccess(trx, actor.user, request.entity_id)
-    const principal = actor.user.permissions.has('system_administrator') || request.owner_user_id === actor.user.id
-    if (!principal && !(actor.user.company.allowSharing && hasAccess))
+    const hasAccess = await hasAccessTo(trx, actor.user, request.entity_id)
+    if (!sharingRights(actor.user, { owner_user_id: request.owner_user_id }, hasAccess).mayShare)
       throw new SharingRefused('You cannot share this client.')
     await trx('access_requests')
       .where({ id: request.id })

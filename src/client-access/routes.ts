@@ -1,6 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { entityActor, routeEntity } from '../entities/routes.js'
+import { hasAccessTo } from '../access/client-access.js'
+import { clientOf } from '../access/client-context.js'
+import type { Entity } from '../entities/queries.js'
 import { FormErrors, text } from '../forms/form-errors.js'
+import { requestActor } from '../http/actor.js'
 import { allValues, isUuid, NotFoundError, signedInUser } from '../http/params.js'
 import { fields, formBody, MAX_PARAM, many, one, query } from '../http/schemas.js'
 import { isHtmxPartialRequest } from '../plugins/app/render.js'
@@ -24,7 +27,6 @@ import {
   SharingRefused,
   setDigest,
   sharingView,
-  userHasAccess,
 } from './sharing.js'
 
 const ADMIN = { access: { permission: 'system_administrator' } } as const
@@ -75,7 +77,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
         errors.add('default_access', 'Choose the default access for new client relationships')
       if (!Number.isInteger(hour) || hour < 0 || hour > 23) errors.add('digest_hour', 'Choose an hour from the list')
       if (errors.any) return settingsPage(reply.code(422), errors)
-      const added = await saveSettings(app.db, entityActor(request), {
+      const added = await saveSettings(app.db, requestActor(request), {
         client_access_enabled: body.client_access_enabled === '1',
         allow_access_requests: body.allow_access_requests === '1',
         allow_sharing: body.allow_sharing === '1',
@@ -138,7 +140,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     const errors = groupErrors(values)
     if (!errors.any) {
       try {
-        await createGroup(app.db, entityActor(request), values.name, values.members)
+        await createGroup(app.db, requestActor(request), values.name, values.members)
         reply.flash({ kind: 'success', text: `The group ${values.name} was created.` })
         return reply.redirect('/settings/client-access', 303)
       } catch (error) {
@@ -162,7 +164,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       const errors = groupErrors(values)
       if (!errors.any) {
         try {
-          await updateGroup(app.db, entityActor(request), group.id, values.name, values.members)
+          await updateGroup(app.db, requestActor(request), group.id, values.name, values.members)
           reply.flash({ kind: 'success', text: `The group ${values.name} was saved.` })
           return reply.redirect('/settings/client-access', 303)
         } catch (error) {
@@ -190,7 +192,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     { config: ADMIN },
     async (request, reply) => {
       const group = await loadGroup(request)
-      await deleteGroup(app.db, entityActor(request), group.id)
+      await deleteGroup(app.db, requestActor(request), group.id)
       reply.flash({ kind: 'success', text: `The group ${group.name} was deleted, with its access to clients.` })
       return reply.redirect('/settings/client-access', 303)
     },
@@ -202,7 +204,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     reply: FastifyReply,
     errors = new FormErrors(),
   ) => {
-    const entity = await routeEntity(app, request)
+    const entity = clientOf(request).entity
     const find = String((request.query as Record<string, unknown> | undefined)?.find ?? '')
       .trim()
       .slice(0, 100)
@@ -222,16 +224,13 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     path: string,
     config: typeof CLIENT | typeof CLIENT_WITHOUT_ACCESS,
     field: string,
-    act: (
-      request: FastifyRequest<{ Params: { id: string; shareId?: string } }>,
-      entity: Awaited<ReturnType<typeof routeEntity>>,
-    ) => Promise<string>,
+    act: (request: FastifyRequest<{ Params: { id: string; shareId?: string } }>, entity: Entity) => Promise<string>,
   ) =>
     app.post<{ Params: { id: string; shareId?: string } }>(
       path,
       { config, schema: { body: SHARING_FORM } },
       async (request, reply) => {
-        const entity = await routeEntity(app, request)
+        const entity = clientOf(request).entity
         try {
           reply.flash({ kind: 'success', text: await act(request, entity) })
           return reply.redirect(`/entities/${entity.id}/sharing`, 303)
@@ -249,19 +248,19 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     if (choice === 'company') target = { kind: 'company' }
     else if ((kind === 'user' || kind === 'group') && isUuid(id)) target = { kind, id }
     else throw new SharingRefused('Choose a user, a group or the whole company.')
-    const label = await addShare(app.db, entityActor(request), entity, target)
+    const label = await addShare(app.db, requestActor(request), entity, target)
     return `${entity.name} is now shared with ${label}.`
   })
   sharingAction('/entities/:id/sharing/:shareId/remove', CLIENT, 'share_with', async (request, entity) => {
     const shareId = request.params.shareId
     if (!isUuid(shareId)) throw new SharingRefused('That access was already removed.')
-    const label = await removeShare(app.db, entityActor(request), entity, shareId)
+    const label = await removeShare(app.db, requestActor(request), entity, shareId)
     return `${label} no longer has access through this share.`
   })
   sharingAction('/entities/:id/owner', CLIENT, 'owner', async (request, entity) => {
     const ownerId = text(request.body, 'owner')
     if (!isUuid(ownerId)) throw new SharingRefused('Choose an active user of your company as owner.')
-    return `The owner is now ${await changeOwner(app.db, entityActor(request), entity, ownerId)}.`
+    return `The owner is now ${await changeOwner(app.db, requestActor(request), entity, ownerId)}.`
   })
   sharingAction('/entities/:id/digest', CLIENT, 'digest', async (request, entity) => {
     const receive = (request.body as Record<string, unknown>).digest === '1'
@@ -273,7 +272,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
   sharingAction('/entities/:id/access-requests', CLIENT_WITHOUT_ACCESS, 'message', async (request, entity) => {
     const message = text(request.body, 'message')
     if (message.length > 2000) throw new SharingRefused('Enter a message of at most 2,000 characters.')
-    await requestAccess(app.db, entityActor(request), entity, message, app.config.publicUrl)
+    await requestAccess(app.db, requestActor(request), entity, message, app.config.publicUrl)
     return 'Your request was sent to the people who can share this client. You will get an email with their answer.'
   })
 
@@ -300,7 +299,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
         found &&
         (decidable ||
           (found.status !== 'pending' &&
-            (found.requester_id === user.id || (await userHasAccess(app.db, user, found.entity_id)))))
+            (found.requester_id === user.id || (await hasAccessTo(app.db, user, found.entity_id)))))
       if (!found || !readable) throw new NotFoundError('request')
       return reply.page('client-access/request', {
         title: `Access request for ${found.entity_name}`,
@@ -319,7 +318,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
         try {
           const result = await decideRequest(
             app.db,
-            entityActor(request),
+            requestActor(request),
             requestId,
             decision,
             text(request.body, 'reason').slice(0, 2000),

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { type AccessSubject, hasAccessSql, sharingRights } from '../access/client-access.js'
+import { type AccessSubject, hasAccessTo, sharingRights } from '../access/client-access.js'
 import type { Db } from '../db/knex.js'
 import type { Entity } from '../entities/queries.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
@@ -19,17 +19,6 @@ export interface SharingView {
   candidateGroups: { id: string; name: string }[]
 }
 
-export async function userHasAccess(
-  db: Db | Knex.Transaction,
-  user: AccessSubject,
-  entityId: string,
-): Promise<boolean> {
-  const row = await db('entities as e')
-    .where('e.id', entityId)
-    .first(db.raw('? AS ok', [hasAccessSql(db, user)]))
-  return Boolean(row?.ok)
-}
-
 export const CANDIDATES_SHOWN = 20
 
 /**
@@ -38,7 +27,7 @@ export const CANDIDATES_SHOWN = 20
  */
 export async function sharingView(db: Db, user: AccessSubject, entity: Entity, find = ''): Promise<SharingView> {
   const [hasAccess, shares, optOut, pending] = await Promise.all([
-    userHasAccess(db, user, entity.id),
+    hasAccessTo(db, user, entity.id),
     db('client_shares as s')
       .leftJoin('groups as g', 'g.id', 's.group_id')
       .leftJoin('users as u', 'u.id', 's.user_id')
@@ -111,7 +100,7 @@ async function lockClient(trx: Knex.Transaction, entity: Entity): Promise<Entity
 }
 
 async function rightsFor(trx: Knex.Transaction, actor: EntityActor, entity: Entity) {
-  return sharingRights(actor.user, entity, await userHasAccess(trx, actor.user, entity.id))
+  return sharingRights(actor.user, entity, await hasAccessTo(trx, actor.user, entity.id))
 }
 
 export type ShareTarget = { kind: 'user'; id: string } | { kind: 'group'; id: string } | { kind: 'company' }

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module'
 import path from 'node:path'
 import knexFactory, { type Knex } from 'knex'
 import pg from 'pg'
@@ -10,31 +9,6 @@ import { ReadLane } from './read-lane.js'
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v))
 
 export type Db = Knex
-
-// knex ships no types for its dialect classes; this is its PostgreSQL client.
-const require = createRequire(import.meta.url)
-const KnexPgClient = require('knex/lib/dialects/postgres/index.js') as typeof Knex.Client
-
-/** knex's PostgreSQL client, with the read lane (see hotRead) beside its pool and closed with it. */
-class PgClientWithReadLane extends KnexPgClient {
-  readonly readLane: ReadLane
-
-  constructor(config: Knex.Config & { readLaneTimeoutMs?: number }) {
-    super(config)
-    const connection = config.connection as pg.ClientConfig
-    const laneMs = config.readLaneTimeoutMs
-    // A statement on the lane holds up every statement queued behind it on its connection, so it gets a
-    // short timeout of its own; one that runs out is run again on the pool (hotRead).
-    this.readLane = new ReadLane(
-      laneMs ? { ...connection, statement_timeout: laneMs, lock_timeout: laneMs } : connection,
-    )
-  }
-
-  override async destroy(callback?: unknown) {
-    await this.readLane.close()
-    return super.destroy(callback)
-  }
-}
 
 /** How long the database may take, in milliseconds (README: Configuration). Absent: no limit. */
 export interface DbTimeouts {
@@ -48,33 +22,64 @@ export interface DbTimeouts {
   acquireMs?: number
 }
 
-export function createDb(connectionString: string, timeouts: DbTimeouts = {}, pool = { min: 0, max: 10 }): Db {
+/** The database's timeouts, and whether it has a read lane (DB_READ_LANE; absent: it has). */
+export interface DbSettings extends DbTimeouts {
+  /** false: every hotRead runs on knex's pool (for a pooler without protocol-level prepared statements). */
+  readLane?: boolean
+}
+
+/** The read lane of each database createDb made (none when it was switched off). */
+const readLanes = new WeakMap<Db, ReadLane>()
+
+/** The read lane beside `db`, if it has one. */
+export function readLaneOf(db: Db): ReadLane | undefined {
+  return readLanes.get(db)
+}
+
+/**
+ * knex over node-postgres (knex's own `pg` client, its pool of up to 10), and beside it, unless
+ * `settings.readLane` is false, the read lane (see hotRead): a separate object with connections of its
+ * own, opened on first use and ended by the database's `destroy`.
+ */
+export function createDb(connectionString: string, settings: DbSettings = {}, pool = { min: 0, max: 10 }): Db {
   const connection: pg.ClientConfig = { connectionString }
-  if (timeouts.statementMs) connection.statement_timeout = timeouts.statementMs
-  if (timeouts.lockMs) connection.lock_timeout = timeouts.lockMs
+  if (settings.statementMs) connection.statement_timeout = settings.statementMs
+  if (settings.lockMs) connection.lock_timeout = settings.lockMs
   // A transaction left open by a crashed request must not hold its locks for ever.
-  if (timeouts.statementMs) connection.idle_in_transaction_session_timeout = timeouts.statementMs * 4
-  return knexFactory({
-    client: PgClientWithReadLane,
-    connection,
+  if (settings.statementMs) connection.idle_in_transaction_session_timeout = settings.statementMs * 4
+  // A statement on the lane holds up every statement queued behind it on its connection, so it gets a
+  // short timeout of its own; one that runs out is run again on the pool (hotRead).
+  const lane = settings.readLane === false ? undefined : new ReadLane(connection, { timeoutMs: settings.readLaneMs })
+  const db = knexFactory({
+    client: 'pg',
+    // node-postgres's own settings (lock_timeout is missing from knex's type of them).
+    connection: { ...connection } as Knex.PgConnectionConfig,
     pool,
-    acquireConnectionTimeout: timeouts.acquireMs ?? 60_000,
-    readLaneTimeoutMs: timeouts.readLaneMs,
-  } as Knex.Config)
+    acquireConnectionTimeout: settings.acquireMs ?? 60_000,
+  })
+  if (!lane) return db
+  readLanes.set(db, lane)
+  // knex's destroy, and then the lane's connections with it: whoever ends the database ends both.
+  const destroyPool = db.destroy.bind(db) as (callback?: unknown) => Promise<void>
+  Object.defineProperty(db, 'destroy', {
+    configurable: true,
+    value: (callback?: unknown) => lane.close().then(() => destroyPool(callback)),
+  })
+  return db
 }
 
 /**
  * Runs a short, read-only select that nearly every request makes (the session read, the client gate, a page
  * of the client list) on the database's read lane: prepared once, and pipelined with the same statements of
- * other requests. Answers as knex would (`.first()` gives the first row). Inside a transaction, or for a
- * query built on anything but a database from createDb, it runs as an ordinary knex query.
+ * other requests. Answers as knex would (`.first()` gives the first row). Inside a transaction, on a
+ * database without a lane (switched off, or not made by createDb), it runs as an ordinary knex query; so
+ * does a statement that runs out of the lane's timeout or waits too long on a lock there.
  */
 export async function hotRead<T>(db: Db | Knex.Transaction, query: Knex.QueryBuilder): Promise<T> {
-  const lane = db.isTransaction ? undefined : (db.client as Partial<PgClientWithReadLane>).readLane
+  const lane = db.isTransaction ? undefined : readLanes.get(db)
   if (!lane) return (await query) as T
   const compiled = query.toSQL()
   const { sql, bindings } = compiled.toNative()
-  if (db.listenerCount('query') > 0) db.emit('query', { sql, bindings, method: compiled.method, readLane: true })
   let rows: Record<string, unknown>[]
   try {
     rows = await lane.rows(sql, bindings)

@@ -1,33 +1,49 @@
 import { createHash } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import pg from 'pg'
 
 /** How the lane's connections are named in pg_stat_activity. */
 export const READ_LANE_APPLICATION_NAME = 'kyc-desk read lane'
 
+/** A statement as the lane is about to send it (the `statement` event). */
+export interface LaneStatement {
+  sql: string
+  bindings: readonly unknown[]
+}
+
 /**
- * The read lane: two PostgreSQL connections in node-postgres's pipeline mode, shared by every request,
- * for the short read-only statements that nearly every page runs (the session read, the client gate, a
- * page of the client list). On a pooled connection each statement waits for the previous one to finish
- * and every one wakes its server process afresh; on a pipelined connection the statements of concurrent
- * requests follow each other on the wire and the server works through them without waiting. Measured on
- * this project's two-core machine: SELECTs at 10 concurrent, 12,000/s from a pool of 10 against
- * 26,000–47,000/s from one pipelined connection, at a third of the client's CPU per statement.
+ * The read lane: a few PostgreSQL connections of its own, opened with node-postgres's `pg.Client` in its
+ * pipeline mode (the `pipeline: true` option, documented at node-postgres.com/features/pipelining), shared
+ * by every request for the short read-only statements that nearly every page runs (the session read, the
+ * client gate, a page of the client list). It is built beside knex, not inside it: createDb makes one next
+ * to its knex instance and hotRead hands it the SQL that knex compiled (`toSQL().toNative()`).
+ *
+ * Why it exists: on a pooled connection each statement waits for the previous one to finish and every one
+ * wakes its server process afresh; on a pipelined connection the statements of concurrent requests follow
+ * each other on the wire and the server works through them without waiting. Measured on this project's
+ * two-core machine: SELECTs at 10 concurrent, 12,000/s from a pool of 10 against 26,000–47,000/s from one
+ * pipelined connection, at a third of the client's CPU per statement.
  *
  * Only single statements outside transactions come here (each is its own implicit transaction, with a
  * Sync of its own, so one statement's error never touches another's), and only quick ones: a slow
- * statement would hold up those queued behind it. Statements are prepared once per connection, named
- * after a hash of their text. A connection that fails is dropped and replaced on next use, and a
- * statement that was on it runs once more on the new one (see rows).
+ * statement holds up those queued behind it on its connection, so the connections are opened with a short
+ * statement and lock timeout (`timeoutMs`) and hotRead runs a statement that runs out again on the pool.
+ * Statements are prepared once per connection, named after a hash of their text (protocol-level prepared
+ * statements: a pooler in transaction mode must support them, see README). A connection that fails is
+ * dropped and replaced on next use, and a statement that was on it runs once more on the new one (see rows).
  */
-export class ReadLane {
+export class ReadLane extends EventEmitter<{ statement: [LaneStatement] }> {
+  private readonly connection: pg.ClientConfig
   private readonly slots: (Promise<pg.Client> | undefined)[]
   private next = 0
   private closed = false
 
-  constructor(
-    private readonly connection: pg.ClientConfig,
-    size = 2,
-  ) {
+  constructor(connection: pg.ClientConfig, options: { size?: number; timeoutMs?: number } = {}) {
+    super()
+    const { size = 2, timeoutMs } = options
+    this.connection = timeoutMs
+      ? { ...connection, statement_timeout: timeoutMs, lock_timeout: timeoutMs }
+      : { ...connection }
     this.slots = new Array(size).fill(undefined)
   }
 
@@ -36,11 +52,7 @@ export class ReadLane {
     if (this.closed) return Promise.reject(new Error('The read lane is closed'))
     const existing = this.slots[index]
     if (existing) return existing
-    const client = new pg.Client({
-      ...this.connection,
-      application_name: READ_LANE_APPLICATION_NAME,
-      pipeline: true,
-    } as pg.ClientConfig)
+    const client = new pg.Client({ ...this.connection, application_name: READ_LANE_APPLICATION_NAME, pipeline: true })
     const drop = () => this.release(index, connecting)
     client.on('error', drop)
     client.on('end', drop)
@@ -70,10 +82,11 @@ export class ReadLane {
    * Runs one statement (SQL with $1… placeholders) and returns its rows. A statement that fails because
    * its connection was lost (the server restarted, or ended the connection) runs once more, on a new
    * connection in the same slot: these are single read-only statements, so running one again changes
-   * nothing. Any other error (a SQL error) is the caller's.
+   * nothing. Any other error (a SQL error, a timeout) is the caller's.
    */
-  async rows(sql: string, values: readonly unknown[]): Promise<Record<string, unknown>[]> {
-    const query = { name: statementName(sql), text: sql, values: values as unknown[] }
+  async rows(sql: string, bindings: readonly unknown[]): Promise<Record<string, unknown>[]> {
+    this.emit('statement', { sql, bindings })
+    const query = { name: statementName(sql), text: sql, values: bindings as unknown[] }
     const index = this.turn()
     const connecting = this.client(index)
     const client = await connecting
@@ -87,6 +100,7 @@ export class ReadLane {
     }
   }
 
+  /** Ends the lane's connections; statements after this fail. */
   async close(): Promise<void> {
     this.closed = true
     const open = this.slots.filter((slot) => slot !== undefined)

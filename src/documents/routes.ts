@@ -1,22 +1,44 @@
 import type { FastifyInstance } from 'fastify'
-import { entityActor, routeEntity, showEntityPage } from '../entities/routes.js'
+import { clientOf } from '../access/client-context.js'
 import { FormErrors } from '../forms/form-errors.js'
+import { requestActor } from '../http/actor.js'
 import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
 import { one, query } from '../http/schemas.js'
-import { findDocument, type StoredUpload, softDeleteDocument, storeUpload, UploadRefused } from './service.js'
+import { ALLOWED_DESCRIPTION } from './file-types.js'
+import {
+  documentsOf,
+  findDocument,
+  type StoredUpload,
+  softDeleteDocument,
+  storeUpload,
+  UploadRefused,
+} from './service.js'
 
 const INLINE_TYPES = new Set(['application/pdf', 'image/png', 'image/jpeg', 'image/webp', 'text/plain'])
 
 export default async function documentRoutes(app: FastifyInstance) {
+  app.addClientSection({
+    id: 'documents',
+    order: 30,
+    template: '/documents/_client-section',
+    async load(_request, { entity }) {
+      return {
+        documents: await documentsOf(app.db, entity.company_id, entity.id),
+        allowedTypes: ALLOWED_DESCRIPTION,
+        maxUploadMb: Math.round(app.config.maxUploadBytes / 1024 / 1024),
+      }
+    },
+  })
+
   app.post<{ Params: { id: string } }>(
     '/entities/:id/documents',
     { config: { access: { permission: 'upload_entity_documents', client: 'params.id' }, multipart: true } },
     async (request, reply) => {
-      const entity = await routeEntity(app, request)
+      const entity = clientOf(request).entity
       const errors = new FormErrors()
       if (!request.isMultipart()) {
         errors.add('file', 'Choose a file to upload')
-        return showEntityPage(app, reply, entity, errors)
+        return reply.clientPage(clientOf(request), errors)
       }
       const parts = request.multipartParts ?? request.parts()
       // The whole request is read before anything is recorded: a second file, or a request cut short, leaves
@@ -37,7 +59,7 @@ export default async function documentRoutes(app: FastifyInstance) {
         const code = (error as { code?: string }).code
         if (code === 'FST_FILES_LIMIT') {
           errors.add('file', 'Upload one file at a time')
-          return showEntityPage(app, reply, entity, errors)
+          return reply.clientPage(clientOf(request), errors)
         }
         if (error instanceof UploadRefused || code === 'FST_REQ_FILE_TOO_LARGE') {
           const tooLarge = code === 'FST_REQ_FILE_TOO_LARGE' || (error as Error).message === 'too large'
@@ -46,15 +68,15 @@ export default async function documentRoutes(app: FastifyInstance) {
             'file',
             tooLarge ? `The file is larger than ${mb} MB: choose a smaller file` : (error as Error).message,
           )
-          return showEntityPage(app, reply, entity, errors)
+          return reply.clientPage(clientOf(request), errors)
         }
         throw error
       }
       if (!upload) {
         errors.add('file', 'Choose a file to upload')
-        return showEntityPage(app, reply, entity, errors)
+        return reply.clientPage(clientOf(request), errors)
       }
-      await upload.record(app.db, entityActor(request), entity.id)
+      await upload.record(app.db, requestActor(request), entity.id)
       const uploaded = upload.name
       reply.flash({ kind: 'success', text: `${uploaded} was uploaded.` })
       return reply.redirect(`/entities/${entity.id}#documents`, 303)
@@ -98,7 +120,7 @@ export default async function documentRoutes(app: FastifyInstance) {
     '/entities/:id/documents/:documentId/delete',
     { config: DELETE },
     async (request, reply) => {
-      const entity = await routeEntity(app, request)
+      const entity = clientOf(request).entity
       const doc = await documentOf(entity.company_id, entity.id, request.params.documentId)
       return reply.page('documents/delete', { title: `Move ${doc.original_name} to the recycle bin?`, entity, doc })
     },
@@ -108,9 +130,9 @@ export default async function documentRoutes(app: FastifyInstance) {
     '/entities/:id/documents/:documentId/delete',
     { config: DELETE },
     async (request, reply) => {
-      const entity = await routeEntity(app, request)
+      const entity = clientOf(request).entity
       const doc = await documentOf(entity.company_id, entity.id, request.params.documentId)
-      await softDeleteDocument(app.db, entityActor(request), doc)
+      await softDeleteDocument(app.db, requestActor(request), doc)
       reply.flash({ kind: 'success', text: `${doc.original_name} was moved to the recycle bin.` })
       return reply.redirect(`/entities/${entity.id}#documents`, 303)
     },

@@ -3,8 +3,8 @@ import type { Knex } from 'knex'
 import type { Db } from '../db/knex.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
 import { exactlyOne } from '../http/params.js'
+import type { DocumentStorage } from '../storage/document-storage.js'
 import { ALLOWED_DESCRIPTION, detectAllowedType, isControlCharacter } from './file-types.js'
-import type { DocumentStorage } from './storage.js'
 
 export class UploadRefused extends Error {}
 

@@ -191,16 +191,27 @@ const ENTITY_COLUMNS = [
   'e.deleted_at',
 ]
 
-function entityOfCompany(db: Db | Knex.Transaction, companyId: string, id: string, deleted: boolean, lock = false) {
-  const query = db('entities as e')
+/**
+ * Selects an Entity from a query over `entities as e`: its columns, its owner's name and its version. One
+ * place for the shape, used by the lookups below and by the guard's client context (src/access/).
+ */
+export function selectEntity(db: Db | Knex.Transaction, query: Knex.QueryBuilder): Knex.QueryBuilder {
+  return query
     .join('users as o', 'o.id', 'e.owner_user_id')
-    .where({ 'e.company_id': companyId, 'e.id': id })
-    .modify((q) => (deleted ? q.whereNotNull('e.deleted_at') : q.whereNull('e.deleted_at')))
     .select(
       ...ENTITY_COLUMNS,
       db.raw("to_char(e.date_of_birth, 'YYYY-MM-DD') AS date_of_birth"),
       db.raw(`to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS version`),
     )
+}
+
+function entityOfCompany(db: Db | Knex.Transaction, companyId: string, id: string, deleted: boolean, lock = false) {
+  const query = selectEntity(
+    db,
+    db('entities as e')
+      .where({ 'e.company_id': companyId, 'e.id': id })
+      .modify((q) => (deleted ? q.whereNotNull('e.deleted_at') : q.whereNull('e.deleted_at'))),
+  )
   return (lock ? query.forUpdate('e') : query).first()
 }
 

@@ -1,10 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ALLOWED_DESCRIPTION } from '../documents/file-types.js'
-import { documentsOf } from '../documents/service.js'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { clientOf } from '../access/client-context.js'
+import { mayChooseOwner, maySetServiced } from '../access/entities.js'
 import { FormErrors, text } from '../forms/form-errors.js'
-import { isUuid, NotFoundError, signedInUser, withQuery } from '../http/params.js'
+import { requestActor } from '../http/actor.js'
+import { isUuid, signedInUser, withQuery } from '../http/params.js'
 import { fields, formBody, MAX_PARAM, query } from '../http/schemas.js'
-import { allocationsOf, catalogue } from '../services/service.js'
+import { clientReference } from './page.js'
 import {
   activeUsersOf,
   decodeCursor,
@@ -12,11 +13,9 @@ import {
   type EntityListFilters,
   type EntityValues,
   encodeCursor,
-  entityHistory,
-  findEntity,
   listEntities,
 } from './queries.js'
-import { COUNTRIES, countryName, ENTITY_KINDS, isKind, isStatus, STATUSES, statusLabel } from './reference.js'
+import { isKind, isStatus } from './reference.js'
 import {
   createEntity,
   ENTITY_FIELDS,
@@ -30,55 +29,10 @@ import {
 export const ENTITY = (permission: 'read_data' | 'edit_entities' | 'delete_entities') =>
   ({ access: { permission, client: 'params.id' } }) as const
 
-/** The entity of a client-scoped route: the guard has checked it exists and may be opened. */
-export async function routeEntity(
-  app: FastifyInstance,
-  request: FastifyRequest<{ Params: { id: string } }>,
-): Promise<Entity> {
-  const entity = await findEntity(app.db, signedInUser(request).companyId, request.params.id)
-  if (!entity) throw new NotFoundError('entity')
-  return entity
-}
-
-export function entityActor(request: FastifyRequest) {
-  return { user: signedInUser(request), ip: request.ip }
-}
-
-const reference = { kinds: ENTITY_KINDS, statuses: STATUSES, countries: COUNTRIES, countryName, statusLabel }
-
 const ENTITY_FORM = formBody(fields([...ENTITY_FIELDS, 'version']))
 
 function inputFrom(body: unknown): EntityInput {
   return Object.fromEntries(ENTITY_FIELDS.map((f) => [f, text(body, f)])) as unknown as EntityInput
-}
-
-/** The entity page; `uploadErrors` re-renders it after a refused upload, with the error summary. */
-export async function showEntityPage(
-  app: FastifyInstance,
-  reply: FastifyReply,
-  entity: Entity,
-  uploadErrors = new FormErrors(),
-) {
-  const user = signedInUser(reply.request)
-  const [allocations, services, documents, history] = await Promise.all([
-    allocationsOf(app.db, user.companyId, entity.id),
-    catalogue(app.db, user.companyId),
-    documentsOf(app.db, user.companyId, entity.id),
-    entityHistory(app.db, user.companyId, entity.id),
-  ])
-  const allocated = new Set(allocations.map((a) => a.service_id))
-  return reply.code(uploadErrors.any ? 422 : 200).page('entities/show', {
-    title: entity.name,
-    entity,
-    allocations,
-    available: services.filter((s) => !allocated.has(s.id)),
-    documents,
-    history,
-    allowedTypes: ALLOWED_DESCRIPTION,
-    maxUploadMb: Math.round(app.config.maxUploadBytes / 1024 / 1024),
-    errors: uploadErrors,
-    ...reference,
-  })
 }
 
 export default async function entityRoutes(app: FastifyInstance) {
@@ -116,7 +70,7 @@ export default async function entityRoutes(app: FastifyInstance) {
         title: 'Client relationships',
         filters,
         rows,
-        ...reference,
+        ...clientReference,
         prevUrl:
           hasBefore && first
             ? withQuery('/entities', base, { before: encodeCursor({ key: first.sort_key, id: first.id }) })
@@ -140,9 +94,9 @@ export default async function entityRoutes(app: FastifyInstance) {
       values: opts.values,
       errors: opts.errors ?? new FormErrors(),
       owners: await activeUsersOf(app.db, user.companyId),
-      mayChooseOwner: user.permissions.has('system_administrator'),
-      maySetServiced: user.permissions.has('set_serviced_clients'),
-      ...reference,
+      mayChooseOwner: mayChooseOwner(user),
+      maySetServiced: maySetServiced(user),
+      ...clientReference,
     })
   }
 
@@ -159,21 +113,21 @@ export default async function entityRoutes(app: FastifyInstance) {
       const owners = new Set((await activeUsersOf(app.db, user.companyId)).map((o) => o.id))
       const { values, errors } = validateEntity(input, user, owners)
       if (!values) return form(reply, { values: input, errors, status: 422 })
-      const id = await createEntity(app.db, entityActor(request), values)
+      const id = await createEntity(app.db, requestActor(request), values)
       reply.flash({ kind: 'success', text: `${values.name} was created.` })
       return reply.redirect(`/entities/${id}`, 303)
     },
   )
 
   app.get<{ Params: { id: string } }>('/entities/:id', { config: ENTITY('read_data') }, async (request, reply) =>
-    showEntityPage(app, reply, await routeEntity(app, request)),
+    reply.clientPage(clientOf(request)),
   )
 
   app.get<{ Params: { id: string } }>(
     '/entities/:id/edit',
     { config: ENTITY('edit_entities') },
     async (request, reply) => {
-      const entity = await routeEntity(app, request)
+      const entity = clientOf(request).entity
       const values = Object.fromEntries(
         ENTITY_FIELDS.map((f) => [f, (entity as unknown as Record<string, unknown>)[f] ?? '']),
       ) as Partial<EntityInput>
@@ -186,7 +140,7 @@ export default async function entityRoutes(app: FastifyInstance) {
     { config: ENTITY('edit_entities'), schema: { body: ENTITY_FORM } },
     async (request, reply) => {
       const user = signedInUser(request)
-      const entity = await routeEntity(app, request)
+      const entity = clientOf(request).entity
       const input = inputFrom(request.body)
       const owners = new Set((await activeUsersOf(app.db, user.companyId)).map((o) => o.id))
       owners.add(entity.owner_user_id) // keeping a deactivated owner is allowed; choosing one is not
@@ -196,7 +150,7 @@ export default async function entityRoutes(app: FastifyInstance) {
       try {
         changed = await updateEntity(
           app.db,
-          entityActor(request),
+          requestActor(request),
           entity.id,
           values as EntityValues,
           text(request.body, 'version'),
@@ -220,7 +174,7 @@ export default async function entityRoutes(app: FastifyInstance) {
     '/entities/:id/delete',
     { config: ENTITY('delete_entities') },
     async (request, reply) => {
-      const entity = await routeEntity(app, request)
+      const entity = clientOf(request).entity
       return reply.page('entities/delete', { title: `Move ${entity.name} to the recycle bin?`, entity })
     },
   )
@@ -229,8 +183,8 @@ export default async function entityRoutes(app: FastifyInstance) {
     '/entities/:id/delete',
     { config: ENTITY('delete_entities') },
     async (request, reply) => {
-      const entity = await routeEntity(app, request)
-      await softDeleteEntity(app.db, entityActor(request), entity)
+      const entity = clientOf(request).entity
+      await softDeleteEntity(app.db, requestActor(request), entity)
       reply.flash({ kind: 'success', text: `${entity.name} was moved to the recycle bin.` })
       return reply.redirect('/entities', 303)
     },

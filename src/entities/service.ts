@@ -1,11 +1,12 @@
 import type { Knex } from 'knex'
+import { mayChooseOwner, whyNotSetStatus } from '../access/entities.js'
 import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import { FormErrors } from '../forms/form-errors.js'
 import { exactlyOne, isCalendarDate, NotFoundError } from '../http/params.js'
 import type { CurrentUser } from '../types.js'
 import { type Entity, type EntityValues, lockEntity } from './queries.js'
-import { type EntityKind, type EntityStatus, isCountryCode, isKind, isStatus, SERVICED_STATUS } from './reference.js'
+import { type EntityKind, type EntityStatus, isCountryCode, isKind, isStatus } from './reference.js'
 
 /** What the entity form sends, as text. */
 export interface EntityInput {
@@ -70,17 +71,12 @@ export function validateEntity(
     if (input.registration_number.length > 100) errors.add('registration_number', 'Enter at most 100 characters')
     if (input.legal_form.length > 100) errors.add('legal_form', 'Enter at most 100 characters')
   }
+  const statusRefused = isStatus(input.status) ? whyNotSetStatus(actor, input.status, current?.status) : undefined
   if (!isStatus(input.status)) errors.add('status', 'Choose a relationship status')
-  else if (
-    input.status === SERVICED_STATUS &&
-    current?.status !== SERVICED_STATUS &&
-    !actor.permissions.has('set_serviced_clients')
-  ) {
-    errors.add('status', 'Setting “Serviced client (business relationship)” needs the permission Set Serviced Clients')
-  }
+  else if (statusRefused) errors.add('status', statusRefused)
   const ownerChanges = current ? input.owner_user_id !== current.owner_user_id : input.owner_user_id !== actor.id
   if (!owners.has(input.owner_user_id)) errors.add('owner_user_id', 'Choose an active user of your company as owner')
-  else if (ownerChanges && !actor.permissions.has('system_administrator')) {
+  else if (ownerChanges && !mayChooseOwner(actor)) {
     errors.add('owner_user_id', 'Only an administrator can choose another owner')
   }
   if (input.notes.length > 10_000) errors.add('notes', 'Enter notes of at most 10,000 characters')

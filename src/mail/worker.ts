@@ -5,19 +5,24 @@ import { smtpTransport } from './smtp.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Delivers due outbox messages now (the worker calls it on a timer); 0 when no SMTP is configured. */
+    /** Delivers due outbox messages now (the job outbox.deliver calls it); 0 when no SMTP is configured. */
     deliverMail(): Promise<number>
+    /** Whether there is a mail transport (SMTP_URL, or one a test gave); without one, mail stays in the outbox. */
+    hasMailTransport: boolean
   }
 }
 
 /**
- * The outbox worker: with SMTP_URL set, delivers due messages every few seconds. Without it, messages
- * stay in the outbox and administrators read them at Settings > Outgoing email.
+ * Outbox delivery: with SMTP_URL set (or a transport given), `app.deliverMail()` delivers due messages once;
+ * the job queue's outbox.deliver job calls it (src/jobs/definitions.ts). Without a transport, messages stay in
+ * the outbox and administrators read them at Settings > Outgoing email.
  */
-export default fp<{ transport?: MailTransport; intervalMs?: number }>(
+export default fp<{ transport?: MailTransport }>(
   async (app: FastifyInstance, opts) => {
     const transport = opts.transport ?? (app.config.smtpUrl ? smtpTransport(app.config.smtpUrl) : undefined)
+    // One delivery at a time in this process; a second call while one runs waits for the same one.
     let running: Promise<number> | undefined
+    app.decorate('hasMailTransport', Boolean(transport))
     app.decorate('deliverMail', async () => {
       if (!transport) return 0
       running ??= deliverDueEmails(app.db, transport, app.config.mailFrom).finally(() => {
@@ -25,14 +30,8 @@ export default fp<{ transport?: MailTransport; intervalMs?: number }>(
       })
       return running
     })
-    if (!transport || opts.intervalMs === 0) return
-    const timer = setInterval(() => {
-      app.deliverMail().catch((err) => app.log.error({ err }, 'outbox delivery failed'))
-    }, opts.intervalMs ?? 5000)
-    timer.unref()
     app.addHook('onClose', async () => {
-      clearInterval(timer)
-      await running
+      await running?.catch(() => undefined)
     })
   },
   { name: 'mail-worker', dependencies: ['config', 'db'] },

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { findDocument, purgeDocument, restoreDocument } from '../documents/service.js'
 import { findDeletedEntity } from '../entities/queries.js'
-import { entityActor } from '../entities/routes.js'
+import { requestActor } from '../http/actor.js'
 import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
 import { purgeEntity, recycleBin, restoreEntity } from './service.js'
 
@@ -50,7 +50,7 @@ export default async function recycleBinRoutes(app: FastifyInstance) {
     { config: ENTITIES },
     async (request, reply) => {
       const entity = await deletedEntity(request)
-      await restoreEntity(app.db, entityActor(request), entity)
+      await restoreEntity(app.db, requestActor(request), entity)
       reply.flash({ kind: 'success', text: `${entity.name} was restored.` })
       return reply.redirect(`/entities/${entity.id}`, 303)
     },
@@ -71,7 +71,7 @@ export default async function recycleBinRoutes(app: FastifyInstance) {
     { config: ENTITIES },
     async (request, reply) => {
       const entity = await deletedEntity(request)
-      await purgeEntity(app.db, app.storage, entityActor(request), entity)
+      await purgeEntity(app.db, app.storage, requestActor(request), entity)
       reply.flash({ kind: 'success', text: `${entity.name} was deleted for good, with its documents.` })
       return reply.redirect('/recycle-bin', 303)
     },
@@ -82,7 +82,7 @@ export default async function recycleBinRoutes(app: FastifyInstance) {
     { config: DOCUMENTS },
     async (request, reply) => {
       const doc = await deletedDocument(request)
-      await restoreDocument(app.db, entityActor(request), doc)
+      await restoreDocument(app.db, requestActor(request), doc)
       reply.flash({ kind: 'success', text: `${doc.original_name} was restored.` })
       return reply.redirect('/recycle-bin', 303)
     },
@@ -102,7 +102,7 @@ export default async function recycleBinRoutes(app: FastifyInstance) {
     { config: DOCUMENTS },
     async (request, reply) => {
       const doc = await deletedDocument(request)
-      await purgeDocument(app.db, app.storage, entityActor(request), doc)
+      await purgeDocument(app.db, app.storage, requestActor(request), doc)
       reply.flash({ kind: 'success', text: `${doc.original_name} was deleted for good.` })
       return reply.redirect('/recycle-bin', 303)
     },

@@ -1,10 +1,10 @@
 import { type AccessSubject, hasAccessSql } from '../access/client-access.js'
 import type { Db } from '../db/knex.js'
 import { flushStorageDeletions } from '../documents/service.js'
-import type { DocumentStorage } from '../documents/storage.js'
 import type { Entity } from '../entities/queries.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
 import { exactlyOne } from '../http/params.js'
+import type { DocumentStorage } from '../storage/document-storage.js'
 
 export interface BinEntity {
   id: string

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import type { Knex } from 'knex'
-import type { DocumentStorage } from '../documents/storage.js'
 import { COUNTRIES, STATUSES } from '../entities/reference.js'
+import type { DocumentStorage } from '../storage/document-storage.js'
 
 const FIRST = [
   'Amelia',

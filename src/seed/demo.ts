@@ -1,7 +1,7 @@
 import type { PermissionKey } from '../access/permissions.js'
 import { hashPassword, verifyPassword } from '../auth/passwords.js'
 import type { Db } from '../db/knex.js'
-import type { DocumentStorage } from '../documents/storage.js'
+import type { DocumentStorage } from '../storage/document-storage.js'
 import { seedDemoEntities } from './demo-entities.js'
 
 export const DEMO_COMPANY = 'Demo Accounting LLP'

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify'
+import { clientOf } from '../access/client-context.js'
 import { isRiskLevel, RISK_LEVELS } from '../entities/reference.js'
-import { entityActor, routeEntity } from '../entities/routes.js'
 import { FormErrors, text } from '../forms/form-errors.js'
+import { requestActor } from '../http/actor.js'
 import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
 import { fields, formBody, one } from '../http/schemas.js'
 import {
@@ -18,6 +19,20 @@ const ADMIN = { access: { permission: 'system_administrator' } } as const
 const REMOVE = { access: { permission: 'delete_entity_service_relationships', client: 'params.id' } } as const
 
 export default async function serviceRoutes(app: FastifyInstance) {
+  app.addClientSection({
+    id: 'services',
+    order: 20,
+    template: '/services/_client-section',
+    async load(request, { entity }) {
+      const [allocations, services] = await Promise.all([
+        allocationsOf(app.db, entity.company_id, entity.id),
+        catalogue(app.db, signedInUser(request).companyId),
+      ])
+      const allocated = new Set(allocations.map((a) => a.service_id))
+      return { allocations, available: services.filter((s) => !allocated.has(s.id)) }
+    },
+  })
+
   const cataloguePage = async (
     request: Parameters<typeof signedInUser>[0],
     values = { name: '', risk_level: 'low' },
@@ -45,7 +60,7 @@ export default async function serviceRoutes(app: FastifyInstance) {
       if (!isRiskLevel(values.risk_level)) errors.add('risk_level', 'Choose a risk level')
       if (!errors.any && isRiskLevel(values.risk_level)) {
         try {
-          await addCatalogueService(app.db, entityActor(request), values.name, values.risk_level)
+          await addCatalogueService(app.db, requestActor(request), values.name, values.risk_level)
           reply.flash({ kind: 'success', text: `${values.name} was added to the services.` })
           return reply.redirect('/settings/services', 303)
         } catch (error) {
@@ -68,7 +83,7 @@ export default async function serviceRoutes(app: FastifyInstance) {
       if (!isRiskLevel(risk)) {
         reply.flash({ kind: 'error', text: 'Choose a risk level: nothing was changed.' })
       } else {
-        await changeServiceRisk(app.db, entityActor(request), service, risk)
+        await changeServiceRisk(app.db, requestActor(request), service, risk)
         reply.flash({ kind: 'success', text: `The risk level of ${service.name} is now ${risk}.` })
       }
       return reply.redirect('/settings/services', 303)
@@ -82,13 +97,13 @@ export default async function serviceRoutes(app: FastifyInstance) {
       schema: { body: formBody({ service_id: one(100) }) },
     },
     async (request, reply) => {
-      const entity = await routeEntity(app, request)
+      const entity = clientOf(request).entity
       const serviceId = text(request.body, 'service_id')
       const service = (await catalogue(app.db, signedInUser(request).companyId)).find((s) => s.id === serviceId)
       if (!service) {
         reply.flash({ kind: 'error', text: 'Choose a service from the list: nothing was added.' })
       } else {
-        const added = await allocateService(app.db, entityActor(request), entity.id, service)
+        const added = await allocateService(app.db, requestActor(request), entity.id, service)
         reply.flash({
           kind: added ? 'success' : 'info',
           text: added ? `${service.name} was added.` : `${service.name} was already allocated.`,
@@ -110,7 +125,7 @@ export default async function serviceRoutes(app: FastifyInstance) {
     '/entities/:id/services/:allocationId/remove',
     { config: REMOVE },
     async (request, reply) => {
-      const entity = await routeEntity(app, request)
+      const entity = clientOf(request).entity
       const allocation = await allocationOf(entity.company_id, entity.id, request.params.allocationId)
       return reply.page('services/remove', {
         title: `Remove ${allocation.name} from ${entity.name}?`,
@@ -124,9 +139,9 @@ export default async function serviceRoutes(app: FastifyInstance) {
     '/entities/:id/services/:allocationId/remove',
     { config: REMOVE },
     async (request, reply) => {
-      const entity = await routeEntity(app, request)
+      const entity = clientOf(request).entity
       const allocation = await allocationOf(entity.company_id, entity.id, request.params.allocationId)
-      await removeAllocation(app.db, entityActor(request), entity.id, allocation)
+      await removeAllocation(app.db, requestActor(request), entity.id, allocation)
       reply.flash({ kind: 'success', text: `${allocation.name} was removed from ${entity.name}.` })
       return reply.redirect(`/entities/${entity.id}#services`, 303)
     },

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { writeAudit } from '../audit/audit.js'
+import { requestActor } from '../http/actor.js'
 import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
-import { actorOf, loadTarget } from '../users/routes.js'
 import { signOutEverywhere } from '../users/service.js'
+import { routeUser } from '../users/target.js'
 import { listSessionsOfUser, listSignedInUsers } from './queries.js'
 
 const SIGNOUT = { access: { permission: 'signout_users' } } as const
@@ -14,7 +15,7 @@ export default async function sessionRoutes(app: FastifyInstance) {
   })
 
   app.get<{ Params: { id: string } }>('/settings/users/:id/sessions', { config: SIGNOUT }, async (request, reply) => {
-    const target = await loadTarget(app, request)
+    const target = await routeUser(request)
     const sessions = await listSessionsOfUser(app.db, target.company_id, target.id)
     return reply.page('sessions/user', { title: `Sessions of ${target.name}`, target, sessions })
   })
@@ -23,8 +24,8 @@ export default async function sessionRoutes(app: FastifyInstance) {
     '/settings/users/:id/sessions/end',
     { config: SIGNOUT },
     async (request, reply) => {
-      const target = await loadTarget(app, request)
-      const ended = await signOutEverywhere(app.db, actorOf(app, request), target.id)
+      const target = await routeUser(request)
+      const ended = await signOutEverywhere(app.db, requestActor(request), target.id)
       reply.flash({
         kind: 'success',
         text: `${target.name} was signed out of ${ended} ${ended === 1 ? 'session' : 'sessions'}.`,

@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isPermissionKey, type PermissionKey, permissionLabel } from '../access/permissions.js'
 import { FormErrors } from '../forms/form-errors.js'
+import { requestActor } from '../http/actor.js'
 import { allValues, NotFoundError, signedInUser } from '../http/params.js'
 import { formBody, many, one } from '../http/schemas.js'
 import { isHtmxPartialRequest } from '../plugins/app/render.js'
 import type { ManagedUser } from './queries.js'
-import { actorOf, loadTarget } from './routes.js'
 import { setPermissions, setShareAllClients, togglePermission, UserRuleError } from './service.js'
+import { routeUser } from './target.js'
 import { permissionRows } from './view-model.js'
 
 const MANAGE = { access: { permission: 'manage_user_accounts' } } as const
@@ -29,7 +30,7 @@ function permissionsPage(
 
 export default async function permissionRoutes(app: FastifyInstance) {
   app.get<{ Params: { id: string } }>('/settings/users/:id/permissions', { config: MANAGE }, async (request, reply) => {
-    const target = await loadTarget(app, request)
+    const target = await routeUser(request)
     return permissionsPage(reply, target)
   })
 
@@ -38,7 +39,7 @@ export default async function permissionRoutes(app: FastifyInstance) {
     '/settings/users/:id/permissions',
     { config: MANAGE, schema: { body: formBody({ permissions: many(100) }) } },
     async (request, reply) => {
-      const target = await loadTarget(app, request)
+      const target = await routeUser(request)
       const submitted = allValues(request.body, 'permissions')
       const keys = [...new Set(submitted)].filter(isPermissionKey)
       if (keys.length !== new Set(submitted).size) {
@@ -49,7 +50,7 @@ export default async function permissionRoutes(app: FastifyInstance) {
         )
       }
       try {
-        const result = await setPermissions(app.db, actorOf(app, request), target.id, keys)
+        const result = await setPermissions(app.db, requestActor(request), target.id, keys)
         reply.flash({
           kind: 'success',
           text: result.changed
@@ -77,7 +78,7 @@ export default async function permissionRoutes(app: FastifyInstance) {
     '/settings/users/:id/permissions/:key',
     { config: MANAGE, schema: { body: formBody({ on: one(10) }) } },
     async (request, reply) => {
-      const target = await loadTarget(app, request as FastifyRequest<{ Params: { id: string } }>)
+      const target = await routeUser(request as FastifyRequest<{ Params: { id: string } }>)
       const { key } = request.params
       if (!isPermissionKey(key)) throw new NotFoundError('permission')
       const on = (request.body as Record<string, unknown> | undefined)?.on === '1'
@@ -86,7 +87,7 @@ export default async function permissionRoutes(app: FastifyInstance) {
       let status: { kind: 'success' | 'error'; text: string }
       let after: ManagedUser = target
       try {
-        const result = await togglePermission(app.db, actorOf(app, request), target.id, key, on)
+        const result = await togglePermission(app.db, requestActor(request), target.id, key, on)
         after = { ...target, granted: result.after }
         status = { kind: 'success', text: `${permissionLabel(key)} is now ${on ? 'On' : 'Off'} for ${target.name}.` }
       } catch (error) {
@@ -116,9 +117,9 @@ export default async function permissionRoutes(app: FastifyInstance) {
     '/settings/users/:id/share-all',
     { config: { access: { permission: 'system_administrator' } }, schema: { body: formBody({ share_all: one(10) }) } },
     async (request, reply) => {
-      const target = await loadTarget(app, request)
+      const target = await routeUser(request)
       const on = (request.body as Record<string, unknown> | undefined)?.share_all === '1'
-      await setShareAllClients(app.db, actorOf(app, request), target.id, on)
+      await setShareAllClients(app.db, requestActor(request), target.id, on)
       reply.flash({ kind: 'success', text: `All clients are ${on ? 'now' : 'no longer'} shared with ${target.name}.` })
       return reply.redirect(`/settings/users/${target.id}/permissions`, 303)
     },

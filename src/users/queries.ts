@@ -2,52 +2,6 @@ import type { Knex } from 'knex'
 import type { PermissionKey } from '../access/permissions.js'
 import type { Db } from '../db/knex.js'
 
-export interface UserRow {
-  id: string
-  company_id: string
-  company_name: string
-  name: string
-  email: string
-  password_hash: string | null
-  active: boolean
-  share_all_clients: boolean
-  client_access_enabled: boolean
-  allow_sharing: boolean
-  allow_access_requests: boolean
-  granted: PermissionKey[]
-}
-
-/** One user with their company name and granted permissions, in one query. */
-export function userWithPermissions(db: Db) {
-  return db('users as u')
-    .join('companies as c', 'c.id', 'u.company_id')
-    .select(
-      'u.id',
-      'u.company_id',
-      'c.name as company_name',
-      'u.name',
-      'u.email',
-      'u.password_hash',
-      'u.active',
-      'u.share_all_clients',
-      'c.client_access_enabled',
-      'c.allow_sharing',
-      'c.allow_access_requests',
-      db.raw(
-        "coalesce((SELECT array_agg(p.permission ORDER BY p.permission) FROM user_permissions p WHERE p.user_id = u.id), '{}') AS granted",
-      ),
-    )
-}
-
-export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
-  return userWithPermissions(db).where('u.id', id).first()
-}
-
-/** Every account of an address, one per company at most, oldest company first. */
-export async function findUsersByEmail(db: Db, email: string): Promise<UserRow[]> {
-  return userWithPermissions(db).whereRaw('lower(u.email) = lower(?)', [email]).orderBy('c.created_at').limit(50)
-}
-
 export async function countActiveUsers(db: Db, companyId: string): Promise<number> {
   const row = await db('users')
     .where({ company_id: companyId, active: true })

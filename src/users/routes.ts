@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import {
   effectivePermissions,
   isPermissionKey,
@@ -8,11 +8,11 @@ import {
 } from '../access/permissions.js'
 import { whyNotManageUser } from '../access/users.js'
 import { FormErrors, text } from '../forms/form-errors.js'
-import { allValues, isUuid, NotFoundError, pageNumber, signedInUser, withQuery } from '../http/params.js'
+import { requestActor } from '../http/actor.js'
+import { allValues, pageNumber, signedInUser, withQuery } from '../http/params.js'
 import { fields, formBody, MAX_PARAM, many, one, query } from '../http/schemas.js'
-import { findUserInCompany, listUsers, type ManagedUser, USERS_PAGE_SIZE, type UserListFilters } from './queries.js'
+import { listUsers, type ManagedUser, USERS_PAGE_SIZE, type UserListFilters } from './queries.js'
 import {
-  type Actor,
   createUser,
   resendInvitation,
   setActive,
@@ -21,22 +21,11 @@ import {
   updateDetails,
   validateDetails,
 } from './service.js'
+import { routeUser } from './target.js'
 
 const MANAGE = { access: { permission: 'manage_user_accounts' } } as const
 const USER_FORM = formBody(fields(['name', 'email']))
 const USER_FORM_NEW = formBody({ ...fields(['name', 'email']), permissions: many(100) })
-
-export function actorOf(app: FastifyInstance, request: FastifyRequest): Actor {
-  return { user: signedInUser(request), ip: request.ip, publicUrl: app.config.publicUrl }
-}
-
-/** Loads a user of the actor's company from `:id`; 404 otherwise (a foreign id looks like no id). */
-export async function loadTarget(app: FastifyInstance, request: FastifyRequest<{ Params: { id: string } }>) {
-  const { id } = request.params
-  const target = isUuid(id) ? await findUserInCompany(app.db, signedInUser(request).companyId, id) : undefined
-  if (!target) throw new NotFoundError('user')
-  return target
-}
 
 function filtersFrom(query: Record<string, string | undefined>): UserListFilters {
   const status = query.status === 'deactivated' || query.status === 'all' ? query.status : 'active'
@@ -109,7 +98,7 @@ export default async function userRoutes(app: FastifyInstance) {
     if (keys.length !== values.permissions.length) errors.add('permissions', 'Choose permissions from the list')
     if (!errors.any) {
       try {
-        const user = await createUser(app.db, actorOf(app, request), values, keys)
+        const user = await createUser(app.db, requestActor(request), values, keys)
         reply.flash({
           kind: 'success',
           text: `${user.name} was added. An invitation to set a password was sent to ${user.email}.`,
@@ -140,7 +129,7 @@ export default async function userRoutes(app: FastifyInstance) {
     })
 
   app.get<{ Params: { id: string } }>('/settings/users/:id', { config: MANAGE }, async (request, reply) => {
-    const target = await loadTarget(app, request)
+    const target = await routeUser(request)
     return editPage(reply, target)
   })
 
@@ -148,13 +137,13 @@ export default async function userRoutes(app: FastifyInstance) {
     '/settings/users/:id',
     { config: MANAGE, schema: { body: USER_FORM } },
     async (request, reply) => {
-      const target = await loadTarget(app, request)
+      const target = await routeUser(request)
       const values = { name: text(request.body, 'name'), email: text(request.body, 'email') }
       const errors = new FormErrors()
       for (const p of validateDetails(values)) errors.add(p.field, p.message)
       if (!errors.any) {
         try {
-          await updateDetails(app.db, actorOf(app, request), target.id, values)
+          await updateDetails(app.db, requestActor(request), target.id, values)
           reply.flash({ kind: 'success', text: `The details of ${values.name} were saved.` })
           return reply.redirect(`/settings/users/${target.id}`, 303)
         } catch (error) {
@@ -167,7 +156,7 @@ export default async function userRoutes(app: FastifyInstance) {
   )
 
   app.get<{ Params: { id: string } }>('/settings/users/:id/deactivate', { config: MANAGE }, async (request, reply) => {
-    const target = await loadTarget(app, request)
+    const target = await routeUser(request)
     if (target)
       return reply.page('users/deactivate', { title: `Deactivate ${target.name}?`, target, errors: new FormErrors() })
   })
@@ -177,9 +166,9 @@ export default async function userRoutes(app: FastifyInstance) {
     ['reactivate', true],
   ] as const) {
     app.post<{ Params: { id: string } }>(`/settings/users/:id/${path}`, { config: MANAGE }, async (request, reply) => {
-      const target = await loadTarget(app, request)
+      const target = await routeUser(request)
       try {
-        await setActive(app.db, actorOf(app, request), target.id, active)
+        await setActive(app.db, requestActor(request), target.id, active)
         reply.flash({
           kind: 'success',
           text: active
@@ -197,9 +186,9 @@ export default async function userRoutes(app: FastifyInstance) {
   }
 
   app.post<{ Params: { id: string } }>('/settings/users/:id/invitation', { config: MANAGE }, async (request, reply) => {
-    const target = await loadTarget(app, request)
+    const target = await routeUser(request)
     try {
-      await resendInvitation(app.db, actorOf(app, request), target.id)
+      await resendInvitation(app.db, requestActor(request), target.id)
       reply.flash({
         kind: 'success',
         text: `A new invitation was sent to ${target.email}. Earlier links no longer work.`,

@@ -1,10 +1,10 @@
 import type { Knex } from 'knex'
-import { effectivePermissions, PERMISSION_KEYS, type PermissionKey, permissionLabel } from '../access/permissions.js'
-import { whyNotManageUser } from '../access/users.js'
+import { PERMISSION_KEYS, type PermissionKey, permissionLabel } from '../access/permissions.js'
+import { type ManagedAccount, permissionSwitchRefusal, whyNotManageUser } from '../access/users.js'
 import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
+import { deleteSessionsOfUser } from '../identity/session-store.js'
 import { enqueueEmail } from '../mail/outbox.js'
-import { deleteSessionsOfUser } from '../sessions/pg-session-store.js'
 import type { CurrentUser } from '../types.js'
 import { inviteUser } from './invitations.js'
 import { countOtherActiveAdministrators, findUserInCompany, type ManagedUser } from './queries.js'
@@ -62,10 +62,12 @@ async function assertNotLastAdministrator(trx: Knex.Transaction, actor: Actor, t
   }
 }
 
-/** Every permission whose state changes must be held by the actor (no escalation, no revoking above oneself). */
-function assertHoldsAll(actor: Actor, changed: Iterable<PermissionKey>): void {
+/** Every permission whose state changes must be one the actor may switch (src/access/users.ts). */
+function assertMaySwitch(actor: Actor, target: ManagedAccount, changed: Iterable<PermissionKey>): void {
   for (const key of changed) {
-    if (!actor.user.permissions.has(key)) {
+    const refusal = permissionSwitchRefusal(actor.user, target, key, new Set())
+    if (refusal?.reason === 'account') throw new UserRuleError(refusal.message, 'user')
+    if (refusal?.reason === 'not_held') {
       throw new UserRuleError(`You cannot grant or revoke ${permissionLabel(key)}: you do not hold it yourself.`)
     }
   }
@@ -80,17 +82,17 @@ export async function setPermissions(
   db: Db,
   actor: Actor,
   userId: string,
-  granted: PermissionKey[] | ((current: ReadonlySet<PermissionKey>) => Iterable<PermissionKey>),
+  granted: PermissionKey[] | ((current: ReadonlySet<PermissionKey>, target: ManagedUser) => Iterable<PermissionKey>),
 ) {
   return changeUser(db, actor, userId, async (trx, target) => {
     assertMayManage(actor, target)
     const before = new Set(target.granted)
-    const after = new Set(typeof granted === 'function' ? granted(before) : granted)
+    const after = new Set(typeof granted === 'function' ? granted(before, target) : granted)
     const added = [...after].filter((k) => !before.has(k))
     const removed = [...before].filter((k) => !after.has(k))
     if (added.length === 0 && removed.length === 0)
       return { before: sorted(before), after: sorted(after), changed: false }
-    assertHoldsAll(actor, [...added, ...removed])
+    assertMaySwitch(actor, target, [...added, ...removed])
     if (removed.includes('system_administrator')) {
       await assertNotLastAdministrator(trx, actor, target, 'Removing System Administrator')
     }
@@ -116,15 +118,15 @@ export async function setPermissions(
 
 /** Switches one permission On or Off (the htmx toggle). An included permission cannot be switched off alone. */
 export async function togglePermission(db: Db, actor: Actor, userId: string, key: PermissionKey, on: boolean) {
-  return setPermissions(db, actor, userId, (current) => {
+  return setPermissions(db, actor, userId, (current, target) => {
     const granted = new Set(current)
     if (on) granted.add(key)
     else {
-      const others = [...granted].filter((k) => k !== key)
-      const includer = others.find((k) => effectivePermissions([k]).has(key))
-      if (includer) {
+      // Switched off alone, an included permission would stay On: refused with the reason the page shows.
+      const refusal = permissionSwitchRefusal(actor.user, target, key, current)
+      if (refusal?.reason === 'included') {
         throw new UserRuleError(
-          `${permissionLabel(key)} is included in ${permissionLabel(includer)}: switch that off first.`,
+          `${permissionLabel(key)} is included in ${permissionLabel(refusal.includer)}: switch that off first.`,
         )
       }
       granted.delete(key)
@@ -156,7 +158,7 @@ const EMAIL_TAKEN = 'This email address is already used by another account'
 
 /** Adds a user with their first permissions and sends the invitation, all in one transaction. */
 export async function createUser(db: Db, actor: Actor, details: UserDetails, permissions: PermissionKey[]) {
-  assertHoldsAll(actor, permissions)
+  assertMaySwitch(actor, { name: details.name, granted: [] }, permissions)
   try {
     return await db.transaction(async (trx) => {
       const [user] = await trx('users')

@@ -5,7 +5,7 @@ import {
   type PermissionKey,
   permissionLabel,
 } from '../access/permissions.js'
-import { whyNotManageUser } from '../access/users.js'
+import { permissionSwitchRefusal } from '../access/users.js'
 import type { CurrentUser } from '../types.js'
 import type { ManagedUser } from './queries.js'
 
@@ -28,14 +28,18 @@ export function permissionRows(
   granted: ReadonlySet<PermissionKey> = new Set(target.granted),
 ): PermissionRow[] {
   const effective = effectivePermissions(granted)
-  const refusal = whyNotManageUser(actor, target)
   return PERMISSIONS.map((p) => {
     const includer = includedBy(p.key, granted)
     const state = includer ? 'included' : effective.has(p.key) ? 'on' : 'off'
-    let locked: string | undefined
-    if (refusal) locked = refusal
-    else if (!actor.permissions.has(p.key)) locked = 'You cannot change this: you do not hold it yourself.'
-    else if (includer) locked = `Switch off ${permissionLabel(includer)} first.`
+    const refusal = permissionSwitchRefusal(actor, target, p.key, granted)
+    const locked =
+      refusal?.reason === 'account'
+        ? refusal.message
+        : refusal?.reason === 'not_held'
+          ? 'You cannot change this: you do not hold it yourself.'
+          : refusal?.reason === 'included'
+            ? `Switch off ${permissionLabel(refusal.includer)} first.`
+            : undefined
     return {
       key: p.key,
       label: p.label,

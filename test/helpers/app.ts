@@ -7,7 +7,7 @@ import type { Test } from 'tap'
 import { buildApp, LOG_REDACT } from '../../src/app.js'
 import type { Config } from '../../src/config.js'
 import { createDb, type Db } from '../../src/db/knex.js'
-import { type DocumentStorage, FileSystemStorage } from '../../src/documents/storage.js'
+import { type DocumentStorage, FileSystemStorage } from '../../src/storage/document-storage.js'
 import { testDatabase } from './database.js'
 
 export function testConfig(overrides: Partial<Config> = {}): Config {
@@ -75,7 +75,7 @@ export async function testApp(
     config,
     db: appDb,
     storage: storage ?? new FileSystemStorage(storageDir),
-    digestIntervalMs: 0,
+    // No job queue (buildApp's `jobs`): no job runs by itself; tests run the work directly.
     logger: { level: 'info', stream, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
   })
   extraRoutes?.(app)

@@ -177,7 +177,7 @@ t.test('login is throttled per account and per address', async (t) => {
 
 t.test('the periodic sweep deletes only sessions past their timeouts', async (t) => {
   const { db } = await testApp(t)
-  const { deleteExpiredSessions, deleteSessionsOfUser } = await import('../../src/sessions/pg-session-store.js')
+  const { deleteExpiredSessions, deleteSessionsOfUser } = await import('../../src/identity/session-store.js')
   const company = await aCompany(db)
   const user = await aUser(db, { company })
   await db('sessions').insert([

@@ -42,10 +42,11 @@ t.test('the outbox delivers through SMTP, retries after a failure, and never sen
   const company = await aCompany(db)
   const transport = smtpTransport(`smtp://127.0.0.1:${port}`)
   const config = testConfig({ smtpUrl: `smtp://127.0.0.1:${port}` })
-  // Two server processes over the same database, each with its own outbox worker.
+  // Two server processes over the same database, each delivering (as the job outbox.deliver does, through
+  // app.deliverMail) at the same time.
   const db2 = createDb(url)
-  const app1 = await buildApp({ config, db, logger: false, mail: { transport, intervalMs: 0 } })
-  const app2 = await buildApp({ config, db: db2, logger: false, mail: { transport, intervalMs: 0 } })
+  const app1 = await buildApp({ config, db, logger: false, mail: { transport } })
+  const app2 = await buildApp({ config, db: db2, logger: false, mail: { transport } })
   t.teardown(async () => {
     await app1.close()
     await app2.close()

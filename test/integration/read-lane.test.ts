@@ -1,19 +1,53 @@
-import t from 'tap'
-import { hotRead } from '../../src/db/knex.js'
-import { READ_LANE_APPLICATION_NAME } from '../../src/db/read-lane.js'
-import { testApp, Visitor, visibleText } from '../helpers/app.js'
+import t, { type Test } from 'tap'
+import { loadConfig } from '../../src/config.js'
+import { createDb, type Db, hotRead, readLaneOf } from '../../src/db/knex.js'
+import { type LaneStatement, READ_LANE_APPLICATION_NAME } from '../../src/db/read-lane.js'
+import { testApp, testConfig, Visitor, visibleText } from '../helpers/app.js'
 import { testDatabase } from '../helpers/database.js'
 import { anEntity } from '../helpers/entities.js'
 import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
 
+/** Every statement `db` sends from now on, on knex's pool (its `query` event) and on its read lane. */
+function watchStatements(t: Test, db: Db) {
+  const seen = { pool: [] as string[], lane: [] as string[] }
+  const onPool = (query: { sql: string }) => seen.pool.push(query.sql)
+  const onLane = (statement: LaneStatement) => seen.lane.push(statement.sql)
+  db.on('query', onPool)
+  readLaneOf(db)?.on('statement', onLane)
+  t.teardown(() => {
+    db.off('query', onPool)
+    readLaneOf(db)?.off('statement', onLane)
+  })
+  return {
+    seen,
+    clear() {
+      seen.pool.length = 0
+      seen.lane.length = 0
+    },
+  }
+}
+
+/** How many read-lane connections are open to `db`'s database. */
+async function laneConnections(db: Db): Promise<number> {
+  const result = await db.raw(
+    'SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = ? AND datname = current_database()',
+    [READ_LANE_APPLICATION_NAME],
+  )
+  return result.rows[0].n
+}
+
 t.test('a hot read answers as knex does, and a transaction never leaves its connection', async (t) => {
   const { db } = await testDatabase(t)
   const company = await aCompany(db, 'Lane Ltd')
+  const watch = watchStatements(t, db)
   const viaKnex = await db('companies').where({ id: company.id }).first('id', 'name', 'created_at')
   const viaLane = await hotRead(db, db('companies').where({ id: company.id }).first('id', 'name', 'created_at'))
   t.same(viaLane, viaKnex, 'same row, same types (dates as Date)')
   t.same(await hotRead(db, db('companies').where({ id: company.id }).select('name')), [{ name: 'Lane Ltd' }])
   t.equal(await hotRead(db, db('companies').where({ name: 'nobody' }).first('id')), undefined)
+  t.equal(watch.seen.lane.length, 3, 'the three hot reads went on the lane')
+  t.equal(watch.seen.pool.length, 1, 'and only the plain knex query on the pool')
+  watch.clear()
 
   // Inside a transaction the statement must see the transaction's own uncommitted work.
   await db
@@ -24,6 +58,7 @@ t.test('a hot read answers as knex does, and a transaction never leaves its conn
       throw new Error('roll back')
     })
     .catch(() => {})
+  t.same(watch.seen.lane, [], 'nothing of the transaction went on the lane')
   const after = await hotRead<{ name: string }>(db, db('companies').where({ id: company.id }).first('name'))
   t.equal(after.name, 'Lane Ltd', 'the rolled-back change was never visible on the lane')
 })
@@ -90,17 +125,16 @@ t.test('the client list costs the same statements for 2 clients as for 60 (no qu
   await visitor.login(reader.email, PASSWORD)
   await visitor.get('/entities')
 
-  const statements: string[] = []
-  const count = (query: { sql: string }) => statements.push(query.sql)
-  db.on('query', count)
-  t.teardown(() => {
-    db.off('query', count)
-  })
+  const watch = watchStatements(t, db)
   const measure = async () => {
-    statements.length = 0
+    watch.clear()
     const page = await visitor.get('/entities')
     t.equal(page.statusCode, 200)
-    return { statements: [...statements], text: visibleText(page.body) }
+    return {
+      statements: [...watch.seen.pool, ...watch.seen.lane],
+      onLane: watch.seen.lane.length,
+      text: visibleText(page.body),
+    }
   }
 
   const small = await measure()
@@ -123,9 +157,56 @@ t.test('the client list costs the same statements for 2 clients as for 60 (no qu
   const large = await measure()
 
   t.equal(small.statements.length, 2, 'the session read and the page of the list')
+  t.equal(small.onLane, 2, 'both on the read lane')
   t.equal(large.statements.length, small.statements.length, 'sixty clients cost no more statements than two')
   t.match(large.text, /Client 00/)
   t.match(large.text, /Client 03 No access/, 'an unshared client is listed by name only')
   t.notMatch(large.text, /Client 01 No access/, 'a directly shared client is open')
   t.notMatch(large.text, /Client 02 No access/, 'a client shared with the reader’s group is open')
+})
+
+t.test('DB_READ_LANE=off: no lane, every hot read runs on the pool, and the pages are the same', async (t) => {
+  const env = { SESSION_SECRET: 'x'.repeat(32), DATA_DIR: '/nonexistent' }
+  t.equal(loadConfig(env).dbTimeouts.readLane, true, 'on unless switched off')
+  t.equal(loadConfig({ ...env, DB_READ_LANE: 'on' }).dbTimeouts.readLane, true)
+  t.equal(loadConfig({ ...env, DB_READ_LANE: 'off' }).dbTimeouts.readLane, false)
+  t.throws(() => loadConfig({ ...env, DB_READ_LANE: 'no' }), /DB_READ_LANE must be "on" or "off"/)
+
+  const config = testConfig()
+  const { app, db } = await testApp(t, { dbTimeouts: { ...config.dbTimeouts, readLane: false } })
+  t.equal(readLaneOf(db), undefined, 'the database has no read lane')
+  const company = await aCompany(db, 'Pooled Ltd')
+  const user = await aUser(db, { company, permissions: ['read_data'] })
+  await anEntity(db, { company, owner: user, name: 'Pooled Holdings' })
+  const visitor = new Visitor(app)
+  await visitor.login(user.email, PASSWORD)
+  await visitor.get('/entities')
+
+  const watch = watchStatements(t, db)
+  const viaPool = await hotRead<{ name: string }>(db, db('companies').where({ id: company.id }).first('name'))
+  t.same(viaPool, { name: 'Pooled Ltd' }, 'answers as with the lane')
+  t.same(watch.seen.pool, ['select "name" from "companies" where "id" = $1 limit $2'], 'on knex’s pool')
+  watch.clear()
+  const page = await visitor.get('/entities')
+  t.equal(page.statusCode, 200)
+  t.match(visibleText(page.body), /Pooled Holdings/)
+  t.equal(watch.seen.pool.length, 2, 'the session read and the page of the list, both on the pool')
+  t.equal(await laneConnections(db), 0, 'and no lane connection was ever opened')
+})
+
+t.test('a database’s destroy ends its lane connections too', async (t) => {
+  const { db, url } = await testDatabase(t)
+  const other = createDb(url)
+  const lane = readLaneOf(other)
+  if (!lane) throw new Error('createDb made no read lane')
+  await Promise.all([hotRead(other, other('companies').first('id')), hotRead(other, other('companies').first('id'))])
+  t.equal(await laneConnections(db), 2, 'two lane connections, opened on first use')
+  await other.destroy()
+  let open = await laneConnections(db)
+  for (let i = 0; i < 50 && open > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    open = await laneConnections(db)
+  }
+  t.equal(open, 0, 'none left after destroy')
+  await t.rejects(lane.rows('SELECT 1', []), /The read lane is closed/, 'and the lane takes no more statements')
 })

@@ -32,7 +32,7 @@ t.test('an administrator sends a failed message again: it is queued afresh, audi
       sent.push(message.to)
     },
   }
-  const worker = await buildApp({ config: testConfig(), db, logger: false, mail: { transport, intervalMs: 0 } })
+  const worker = await buildApp({ config: testConfig(), db, logger: false, mail: { transport } })
   t.teardown(() => worker.close())
   await enqueueEmail(db, { companyId: company.id, to: 'nia@example.test', subject: 'Welcome', text: 'Hello' })
   for (let i = 0; i < DELIVERY.maxAttempts; i++) {

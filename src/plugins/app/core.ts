@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
 import type { Db } from '../../db/knex.js'
-import type { DocumentStorage } from '../../documents/storage.js'
+import type { DocumentStorage } from '../../storage/document-storage.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

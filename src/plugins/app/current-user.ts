@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
 import { effectivePermissions } from '../../access/permissions.js'
-import { touchSession } from '../../sessions/pg-session-store.js'
+import { touchSession } from '../../identity/session-store.js'
+import { findUserById } from '../../identity/user-row.js'
 import type { CurrentUser } from '../../types.js'
-import { findUserById } from '../../users/queries.js'
 
 /**
  * Reads the signed-in user afresh on every request (one query), so a change of permissions, a

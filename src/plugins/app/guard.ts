@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { clientGate } from '../../access/client-access.js'
+import { type ClientContext, loadClientContext } from '../../access/client-context.js'
 import { isPermissionKey, type PermissionKey, permissionLabel } from '../../access/permissions.js'
 import { isUuid, NotFoundError } from '../../http/params.js'
 import { formBody, query } from '../../http/schemas.js'
@@ -24,6 +24,8 @@ declare module 'fastify' {
     routeTable: DeclaredRoute[]
   }
   interface FastifyRequest {
+    /** The client of a client-scoped route, loaded once by the guard (src/access/client-context.ts). */
+    client: ClientContext | null
     /** A multipart request's remaining parts, after the guard read the leading `_csrf` field. */
     multipartParts?: AsyncIterableIterator<import('@fastify/multipart').Multipart>
   }
@@ -136,6 +138,7 @@ async function submittedToken(request: FastifyRequest): Promise<string | undefin
 export default fp(
   async (app) => {
     app.decorate('routeTable', [] as DeclaredRoute[])
+    app.decorateRequest('client', null)
     app.addHook('onRoute', (route) => {
       const access = checkDeclaration(route)
       const methods = Array.isArray(route.method) ? route.method : [route.method]
@@ -181,15 +184,16 @@ export default fp(
 
       if (access.client) {
         const clientId = (request.params as Record<string, unknown>)[access.client.slice('params.'.length)]
-        const gate = isUuid(clientId) ? await clientGate(app.db, user, clientId, access.clientFrom) : 'not_found'
-        if (gate === 'not_found') throw new NotFoundError('client')
-        if (gate === 'no_access' && !access.withoutClientAccess) {
+        const client = isUuid(clientId) ? await loadClientContext(app.db, user, clientId, access.clientFrom) : undefined
+        if (!client) throw new NotFoundError('client')
+        if (!client.hasAccess && !access.withoutClientAccess) {
           return reply.code(403).page('errors/no-client-access', {
             title: 'You do not have access to this client',
             // Access to a live client can be asked for on its Sharing options.
             sharingUrl: access.clientFrom ? undefined : `/entities/${clientId}/sharing`,
           })
         }
+        request.client = client
       }
       checkMediaType(request)
     })

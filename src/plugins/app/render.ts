@@ -23,6 +23,7 @@ export const NAVIGATION: NavItem[] = [
   { href: '/settings/sessions', label: 'Signed-in users', needs: 'signout_users' },
   { href: '/settings/audit', label: 'Audit trail', needs: 'system_administrator' },
   { href: '/settings/outgoing-email', label: 'Outgoing email', needs: 'system_administrator' },
+  { href: '/settings/jobs', label: 'Background jobs', needs: 'system_administrator' },
   { href: '/profile/sessions', label: 'Your sessions', needs: 'authenticated' },
 ]
 

@@ -4,7 +4,7 @@ import formbody from '@fastify/formbody'
 import multipart from '@fastify/multipart'
 import session from '@fastify/session'
 import fp from 'fastify-plugin'
-import { PgSessionStore } from '../../sessions/pg-session-store.js'
+import { PgSessionStore } from '../../identity/session-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -2,7 +2,7 @@ import type { FastifySessionObject } from '@fastify/session'
 import type { Knex } from 'knex'
 import { DatabaseUnavailableError, databaseTrouble } from '../db/errors.js'
 import { type Db, hotRead } from '../db/knex.js'
-import { type UserRow, userWithPermissions } from '../users/queries.js'
+import { type UserRow, userWithPermissions } from './user-row.js'
 
 type Callback = (err?: unknown) => void
 

@@ -1,0 +1,102 @@
+import { Readable } from 'node:stream'
+import t from 'tap'
+import { enqueueEmail, type MailTransport } from '../../src/mail/outbox.js'
+import { testDatabase } from '../helpers/database.js'
+import { aCompany } from '../helpers/factories.js'
+import { appWithQueue, eventually, jobRows } from './helpers.js'
+
+t.test('the queue runs jobs sent through pg-boss: the storage sweep removes queued bytes', async (t) => {
+  const { db, url } = await testDatabase(t)
+  const { app, queue, storage } = await appWithQueue(t, { db, url })
+  const stored = await storage.put(Readable.from([Buffer.from('bytes whose row is gone')]))
+  await db('storage_deletions').insert({ storage_key: stored.key })
+
+  t.ok(await queue.send('storage.sweep'), 'sent through pg-boss')
+  await eventually('the sweep', async () => (await db('storage_deletions')).length === 0)
+  await t.rejects(storage.get(stored.key), 'the bytes are gone')
+  const [run] = await eventually('the job to complete', async () =>
+    (await jobRows(db, 'storage.sweep')).filter((r) => r.state === 'completed'),
+  )
+  t.same(run?.output, { removed: 1 }, 'pg-boss keeps what the run did')
+  t.equal(run?.retry_limit, 3, 'the retry policy of the job')
+  t.equal(run?.retry_backoff, true)
+  t.equal(run?.policy, 'stately', 'at most one waiting and one running')
+
+  const schedules = await db.withSchema('pgboss').from('schedule').orderBy('name').select('name', 'cron', 'timezone')
+  t.same(schedules, [
+    { name: 'digest.check', cron: '* * * * *', timezone: 'UTC' },
+    { name: 'outbox.deliver', cron: '* * * * *', timezone: 'UTC' },
+    { name: 'sessions.sweep', cron: '*/10 * * * *', timezone: 'UTC' },
+    { name: 'storage.sweep', cron: '*/10 * * * *', timezone: 'UTC' },
+  ])
+  t.ok(app.jobs.queue, 'the app has its queue')
+})
+
+t.test('outbox.deliver delivers through the transport, keeps delivering, and ends when the app closes', async (t) => {
+  const { db, url } = await testDatabase(t)
+  const company = await aCompany(db)
+  const sent: string[] = []
+  const transport: MailTransport = {
+    async send(message) {
+      sent.push(message.to)
+    },
+  }
+  const { app, queue } = await appWithQueue(t, { db, url, transport })
+  await enqueueEmail(db, { companyId: company.id, to: 'first@example.test', subject: 'First', text: 'x' })
+  await queue.send('outbox.deliver')
+  await eventually('the first message', async () => sent.length === 1)
+  t.equal((await db('outbox_emails').first()).status, 'sent')
+
+  // The same run keeps delivering every 5 seconds: a message queued now goes out within seconds.
+  await enqueueEmail(db, { companyId: company.id, to: 'second@example.test', subject: 'Second', text: 'x' })
+  await eventually('the second message', async () => sent.length === 2, 8000)
+  t.same(sent, ['first@example.test', 'second@example.test'], 'each message once')
+  // (The queue also sent one when it started: at most one waits while one runs.)
+  t.equal(
+    (await jobRows(db, 'outbox.deliver')).filter((r) => r.state === 'active').length,
+    1,
+    'one run at a time, still delivering',
+  )
+
+  const closing = Date.now()
+  await app.close()
+  t.ok(Date.now() - closing < 5000, 'stopping ends the running job early instead of waiting out its minute')
+  const runs = await jobRows(db, 'outbox.deliver')
+  t.same(
+    runs.filter((r) => r.state !== 'created').map((r) => [r.state, r.output]),
+    [['completed', { sent: 2 }]],
+    'the run completed, with what it sent',
+  )
+})
+
+t.test(
+  'runNow runs a job in this process, recorded by pg-boss; a queue that does not work runs nothing itself',
+  async (t) => {
+    const { db, url } = await testDatabase(t)
+    const { app } = await appWithQueue(t, { db, url, work: false })
+    await db('sessions').insert({
+      sid: 'expired-session',
+      data: JSON.stringify({}),
+      created_at: new Date(Date.now() - 13 * 3600_000),
+      last_seen_at: new Date(Date.now() - 13 * 3600_000),
+    })
+    t.same(await app.jobs.runNow('sessions.sweep'), { deleted: 1 })
+    t.equal((await db('sessions')).length, 0, 'the expired session is gone')
+    const rows = await jobRows(db, 'sessions.sweep')
+    t.same(
+      rows.map((r) => [r.state, r.output]),
+      [['completed', { deleted: 1 }]],
+      'recorded like a scheduled run',
+    )
+    t.same(await db.withSchema('pgboss').from('schedule'), [], 'no schedule written by a queue that does not work')
+
+    // Sent, but nobody works: it waits.
+    await app.jobs.queue?.send('storage.sweep')
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    t.same(
+      (await jobRows(db, 'storage.sweep')).map((r) => r.state),
+      ['created'],
+    )
+    await t.rejects(app.jobs.runNow('no.such.job'), /no job named no.such.job/)
+  },
+)
