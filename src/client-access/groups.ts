@@ -2,6 +2,7 @@ import type { Knex } from 'knex'
 import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import type { EntityActor } from '../entities/service.js'
+import { RuleError } from '../forms/rule-error.js'
 import { NotFoundError } from '../http/params.js'
 
 export interface GroupRow {
@@ -46,8 +47,6 @@ export async function groupMembers(db: Db, groupId: string): Promise<{ id: strin
     .orderByRaw('lower(u.name)')
 }
 
-export class GroupNameTaken extends Error {}
-
 function audit(
   trx: Knex.Transaction,
   actor: EntityActor,
@@ -80,7 +79,8 @@ export async function createGroup(db: Db, actor: EntityActor, name: string, memb
       return group.id as string
     })
   } catch (error) {
-    if ((error as { code?: string }).code === '23505') throw new GroupNameTaken(name)
+    if ((error as { code?: string }).code === '23505')
+      throw new RuleError('name', 'There is already a group with this name')
     throw error
   }
 }
@@ -123,7 +123,8 @@ export async function updateGroup(
       }
     })
   } catch (error) {
-    if ((error as { code?: string }).code === '23505') throw new GroupNameTaken(name)
+    if ((error as { code?: string }).code === '23505')
+      throw new RuleError('name', 'There is already a group with this name')
     throw error
   }
 }

@@ -10,7 +10,7 @@ import type { Db } from '../db/knex.js'
 import type { Entity } from '../entities/queries.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
 import { enqueueEmail } from '../mail/outbox.js'
-import { SharingRefused } from './sharing.js'
+import { sharingRefused } from './refusal.js'
 
 /**
  * The active users who may share a client (and so decide requests for it): administrators, the owner,
@@ -38,17 +38,16 @@ export async function requestAccess(
   publicUrl: string,
 ): Promise<void> {
   if (!actor.user.company.allowAccessRequests)
-    throw new SharingRefused('Requesting access is switched off in your company.')
+    throw sharingRefused('Requesting access is switched off in your company.')
   await db.transaction(async (trx) => {
-    if (await hasAccessTo(trx, actor.user, entity.id))
-      throw new SharingRefused('You already have access to this client.')
+    if (await hasAccessTo(trx, actor.user, entity.id)) throw sharingRefused('You already have access to this client.')
     const request = await trx('access_requests')
       .insert({ company_id: actor.user.companyId, entity_id: entity.id, requester_id: actor.user.id, message })
       .returning('id')
       .then((rows) => rows[0] as { id: string })
       .catch((error: { code?: string }) => {
         if (error.code === '23505') {
-          throw new SharingRefused(
+          throw sharingRefused(
             'You have already asked for access to this client; your request is waiting for an answer.',
           )
         }
@@ -130,13 +129,13 @@ export async function decideRequest(
 ): Promise<{ requester: string; entity: string }> {
   return db.transaction(async (trx) => {
     const request = await findRequest(trx, actor.user.companyId, requestId)
-    if (!request) throw new SharingRefused('That request does not exist.')
+    if (!request) throw sharingRefused('That request does not exist.')
     await trx('access_requests').where({ id: request.id }).forUpdate().first()
     const current = await trx('access_requests').where({ id: request.id }).first('status')
-    if (current.status !== 'pending') throw new SharingRefused(`That request was already ${current.status}.`)
+    if (current.status !== 'pending') throw sharingRefused(`That request was already ${current.status}.`)
     const hasAccess = await hasAccessTo(trx, actor.user, request.entity_id)
     if (!sharingRights(actor.user, { owner_user_id: request.owner_user_id }, hasAccess).mayShare)
-      throw new SharingRefused('You cannot share this client.')
+      throw sharingRefused('You cannot share this client.')
     await trx('access_requests')
       .where({ id: request.id })
       .update({

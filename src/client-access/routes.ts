@@ -3,6 +3,7 @@ import { hasAccessTo } from '../access/client-access.js'
 import { clientOf } from '../access/client-context.js'
 import type { Entity } from '../entities/queries.js'
 import { FormErrors, text } from '../forms/form-errors.js'
+import { RuleError } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { allValues, isUuid, NotFoundError, signedInUser } from '../http/params.js'
 import { fields, formBody, MAX_PARAM, many, one, query } from '../http/schemas.js'
@@ -11,23 +12,15 @@ import {
   createGroup,
   deleteGroup,
   findGroup,
-  GroupNameTaken,
   groupDeletionImpact,
   groupMembers,
   listGroups,
   updateGroup,
 } from './groups.js'
+import { sharingRefused } from './refusal.js'
 import { decideRequest, findRequest, requestAccess, requestsToDecide } from './requests.js'
 import { readSettings, saveSettings } from './settings.js'
-import {
-  addShare,
-  changeOwner,
-  removeShare,
-  type ShareTarget,
-  SharingRefused,
-  setDigest,
-  sharingView,
-} from './sharing.js'
+import { addShare, changeOwner, removeShare, type ShareTarget, setDigest, sharingView } from './sharing.js'
 
 const ADMIN = { access: { permission: 'system_administrator' } } as const
 const GROUP_FORM = formBody({ name: one(), members: many(100) })
@@ -58,7 +51,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
   app.post(
     '/settings/client-access',
     {
-      config: ADMIN,
+      config: { ...ADMIN, form: (_request, reply, errors) => settingsPage(reply, errors) },
       schema: {
         body: formBody(
           fields(
@@ -76,7 +69,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       if (defaultAccess !== 'company' && defaultAccess !== 'owner')
         errors.add('default_access', 'Choose the default access for new client relationships')
       if (!Number.isInteger(hour) || hour < 0 || hour > 23) errors.add('digest_hour', 'Choose an hour from the list')
-      if (errors.any) return settingsPage(reply.code(422), errors)
+      RuleError.throwIf(errors)
       const added = await saveSettings(app.db, requestActor(request), {
         client_access_enabled: body.client_access_enabled === '1',
         allow_access_requests: body.allow_access_requests === '1',
@@ -125,31 +118,33 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     name: text(body, 'name'),
     members: allValues(body, 'members').filter(isUuid),
   })
-  const groupErrors = (values: { name: string }) => {
+  const assertValidGroup = (values: { name: string }) => {
     const errors = new FormErrors()
     if (!values.name) errors.add('name', 'Enter the name of the group')
     else if (values.name.length > 100) errors.add('name', 'Enter a name of at most 100 characters')
-    return errors
+    RuleError.throwIf(errors)
   }
 
   app.get('/settings/groups/new', { config: ADMIN }, async (_request, reply) =>
     groupForm(reply, { name: '', members: [] }),
   )
-  app.post('/settings/groups', { config: ADMIN, schema: { body: GROUP_FORM } }, async (request, reply) => {
-    const values = groupInput(request.body)
-    const errors = groupErrors(values)
-    if (!errors.any) {
-      try {
-        await createGroup(app.db, requestActor(request), values.name, values.members)
-        reply.flash({ kind: 'success', text: `The group ${values.name} was created.` })
-        return reply.redirect('/settings/client-access', 303)
-      } catch (error) {
-        if (!(error instanceof GroupNameTaken)) throw error
-        errors.add('name', 'There is already a group with this name')
-      }
-    }
-    return groupForm(reply.code(422), values, undefined, errors)
-  })
+  app.post(
+    '/settings/groups',
+    {
+      config: {
+        ...ADMIN,
+        form: (request, reply, errors) => groupForm(reply, groupInput(request.body), undefined, errors),
+      },
+      schema: { body: GROUP_FORM },
+    },
+    async (request, reply) => {
+      const values = groupInput(request.body)
+      assertValidGroup(values)
+      await createGroup(app.db, requestActor(request), values.name, values.members)
+      reply.flash({ kind: 'success', text: `The group ${values.name} was created.` })
+      return reply.redirect('/settings/client-access', 303)
+    },
+  )
   app.get<{ Params: { groupId: string } }>('/settings/groups/:groupId', { config: ADMIN }, async (request, reply) => {
     const group = await loadGroup(request)
     const members = await groupMembers(app.db, group.id)
@@ -157,22 +152,26 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
   })
   app.post<{ Params: { groupId: string } }>(
     '/settings/groups/:groupId',
-    { config: ADMIN, schema: { body: GROUP_FORM } },
+    {
+      config: {
+        ...ADMIN,
+        form: async (request, reply, errors) =>
+          groupForm(
+            reply,
+            groupInput(request.body),
+            await loadGroup(request as FastifyRequest<{ Params: { groupId: string } }>),
+            errors,
+          ),
+      },
+      schema: { body: GROUP_FORM },
+    },
     async (request, reply) => {
       const group = await loadGroup(request)
       const values = groupInput(request.body)
-      const errors = groupErrors(values)
-      if (!errors.any) {
-        try {
-          await updateGroup(app.db, requestActor(request), group.id, values.name, values.members)
-          reply.flash({ kind: 'success', text: `The group ${values.name} was saved.` })
-          return reply.redirect('/settings/client-access', 303)
-        } catch (error) {
-          if (!(error instanceof GroupNameTaken)) throw error
-          errors.add('name', 'There is already a group with this name')
-        }
-      }
-      return groupForm(reply.code(422), values, group, errors)
+      assertValidGroup(values)
+      await updateGroup(app.db, requestActor(request), group.id, values.name, values.members)
+      reply.flash({ kind: 'success', text: `The group ${values.name} was saved.` })
+      return reply.redirect('/settings/client-access', 303)
     },
   )
   app.get<{ Params: { groupId: string } }>(
@@ -210,9 +209,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       .slice(0, 100)
     const view = await sharingView(app.db, signedInUser(request), entity, find)
     const template = isHtmxPartialRequest(request) ? 'sharing/dialog' : 'sharing/page'
-    return reply
-      .code(errors.any ? 422 : 200)
-      .page(template, { title: `Sharing options: ${entity.name}`, entity, view, errors, find })
+    return reply.page(template, { title: `Sharing options: ${entity.name}`, entity, view, errors, find })
   }
   app.get<{ Params: { id: string } }>(
     '/entities/:id/sharing',
@@ -228,16 +225,19 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
   ) =>
     app.post<{ Params: { id: string; shareId?: string } }>(
       path,
-      { config, schema: { body: SHARING_FORM } },
+      {
+        config: {
+          ...config,
+          // A refusal is shown beside this action's own field.
+          form: (request, reply, errors) =>
+            sharingPage(request as FastifyRequest<{ Params: { id: string } }>, reply, errors.moved('sharing', field)),
+        },
+        schema: { body: SHARING_FORM },
+      },
       async (request, reply) => {
         const entity = clientOf(request).entity
-        try {
-          reply.flash({ kind: 'success', text: await act(request, entity) })
-          return reply.redirect(`/entities/${entity.id}/sharing`, 303)
-        } catch (error) {
-          if (!(error instanceof SharingRefused)) throw error
-          return sharingPage(request, reply, new FormErrors().add(field, error.message))
-        }
+        reply.flash({ kind: 'success', text: await act(request, entity) })
+        return reply.redirect(`/entities/${entity.id}/sharing`, 303)
       },
     )
 
@@ -247,19 +247,19 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     let target: ShareTarget
     if (choice === 'company') target = { kind: 'company' }
     else if ((kind === 'user' || kind === 'group') && isUuid(id)) target = { kind, id }
-    else throw new SharingRefused('Choose a user, a group or the whole company.')
+    else throw sharingRefused('Choose a user, a group or the whole company.')
     const label = await addShare(app.db, requestActor(request), entity, target)
     return `${entity.name} is now shared with ${label}.`
   })
   sharingAction('/entities/:id/sharing/:shareId/remove', CLIENT, 'share_with', async (request, entity) => {
     const shareId = request.params.shareId
-    if (!isUuid(shareId)) throw new SharingRefused('That access was already removed.')
+    if (!isUuid(shareId)) throw sharingRefused('That access was already removed.')
     const label = await removeShare(app.db, requestActor(request), entity, shareId)
     return `${label} no longer has access through this share.`
   })
   sharingAction('/entities/:id/owner', CLIENT, 'owner', async (request, entity) => {
     const ownerId = text(request.body, 'owner')
-    if (!isUuid(ownerId)) throw new SharingRefused('Choose an active user of your company as owner.')
+    if (!isUuid(ownerId)) throw sharingRefused('Choose an active user of your company as owner.')
     return `The owner is now ${await changeOwner(app.db, requestActor(request), entity, ownerId)}.`
   })
   sharingAction('/entities/:id/digest', CLIENT, 'digest', async (request, entity) => {
@@ -271,7 +271,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
   })
   sharingAction('/entities/:id/access-requests', CLIENT_WITHOUT_ACCESS, 'message', async (request, entity) => {
     const message = text(request.body, 'message')
-    if (message.length > 2000) throw new SharingRefused('Enter a message of at most 2,000 characters.')
+    if (message.length > 2000) throw sharingRefused('Enter a message of at most 2,000 characters.')
     await requestAccess(app.db, requestActor(request), entity, message, app.config.publicUrl)
     return 'Your request was sent to the people who can share this client. You will get an email with their answer.'
   })
@@ -283,57 +283,50 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       requests: await requestsToDecide(app.db, signedInUser(request)),
     }),
   )
+  /** A request, to those who may read it (404 to anyone else): its page, with the errors of a refused decision. */
+  const requestPage = async (request: FastifyRequest, reply: FastifyReply, errors = new FormErrors()) => {
+    const { requestId } = request.params as { requestId: string }
+    const found = isUuid(requestId) ? await findRequest(app.db, signedInUser(request).companyId, requestId) : undefined
+    const user = signedInUser(request)
+    const decidable = found && (await requestsToDecide(app.db, user)).some((r) => r.id === found.id)
+    // A pending request is shown to those who decide it; a decided one to its requester and to users with
+    // access to the client (whose history it is part of), never to every Read Data user of the company.
+    const readable =
+      found &&
+      (decidable ||
+        (found.status !== 'pending' &&
+          (found.requester_id === user.id || (await hasAccessTo(app.db, user, found.entity_id)))))
+    if (!found || !readable) throw new NotFoundError('request')
+    return reply.page('client-access/request', {
+      title: `Access request for ${found.entity_name}`,
+      request: found,
+      errors: errors.moved('sharing', 'decision'),
+    })
+  }
   app.get<{ Params: { requestId: string } }>(
     '/access-requests/:requestId',
     { config: { access: { permission: 'read_data' } } },
-    async (request, reply) => {
-      const { requestId } = request.params
-      const found = isUuid(requestId)
-        ? await findRequest(app.db, signedInUser(request).companyId, requestId)
-        : undefined
-      const user = signedInUser(request)
-      const decidable = found && (await requestsToDecide(app.db, user)).some((r) => r.id === found.id)
-      // A pending request is shown to those who decide it; a decided one to its requester and to users with
-      // access to the client (whose history it is part of), never to every Read Data user of the company.
-      const readable =
-        found &&
-        (decidable ||
-          (found.status !== 'pending' &&
-            (found.requester_id === user.id || (await hasAccessTo(app.db, user, found.entity_id)))))
-      if (!found || !readable) throw new NotFoundError('request')
-      return reply.page('client-access/request', {
-        title: `Access request for ${found.entity_name}`,
-        request: found,
-        errors: new FormErrors(),
-      })
-    },
+    async (request, reply) => requestPage(request, reply),
   )
   for (const decision of ['grant', 'decline'] as const) {
     app.post<{ Params: { requestId: string } }>(
       `/access-requests/:requestId/${decision}`,
-      { config: { access: { permission: 'read_data' } }, schema: { body: formBody({ reason: one() }) } },
+      {
+        config: { access: { permission: 'read_data' }, form: requestPage },
+        schema: { body: formBody({ reason: one() }) },
+      },
       async (request, reply) => {
         const { requestId } = request.params
         if (!isUuid(requestId)) throw new NotFoundError('request')
-        try {
-          const result = await decideRequest(
-            app.db,
-            requestActor(request),
-            requestId,
-            decision,
-            text(request.body, 'reason').slice(0, 2000),
-          )
-          reply.flash({
-            kind: 'success',
-            text:
-              decision === 'grant'
-                ? `${result.requester} now has access to ${result.entity}.`
-                : `The request of ${result.requester} was declined.`,
-          })
-        } catch (error) {
-          if (!(error instanceof SharingRefused)) throw error
-          reply.flash({ kind: 'error', text: error.message })
-        }
+        const reason = text(request.body, 'reason').slice(0, 2000)
+        const result = await decideRequest(app.db, requestActor(request), requestId, decision, reason)
+        reply.flash({
+          kind: 'success',
+          text:
+            decision === 'grant'
+              ? `${result.requester} now has access to ${result.entity}.`
+              : `The request of ${result.requester} was declined.`,
+        })
         return reply.redirect('/access-requests', 303)
       },
     )

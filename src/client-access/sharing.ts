@@ -3,8 +3,7 @@ import { type AccessSubject, hasAccessTo, sharingRights } from '../access/client
 import type { Db } from '../db/knex.js'
 import type { Entity } from '../entities/queries.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
-
-export class SharingRefused extends Error {}
+import { sharingRefused } from './refusal.js'
 
 export interface SharingView {
   hasAccess: boolean
@@ -110,19 +109,19 @@ export async function addShare(db: Db, actor: EntityActor, client: Entity, targe
   return db.transaction(async (trx) => {
     const entity = await lockClient(trx, client)
     const rights = await rightsFor(trx, actor, entity)
-    if (!rights.mayShare) throw new SharingRefused('You cannot share this client.')
+    if (!rights.mayShare) throw sharingRefused('You cannot share this client.')
     const companyId = actor.user.companyId
     let label: string
     const row: Record<string, unknown> = { company_id: companyId, entity_id: entity.id, created_by: actor.user.id }
     if (target.kind === 'company') {
       if (!rights.mayShareWithCompany)
-        throw new SharingRefused('Only administrators and the owner share a client with the whole company.')
+        throw sharingRefused('Only administrators and the owner share a client with the whole company.')
       row.whole_company = true
       label = 'the whole company'
     } else {
       const table = target.kind === 'user' ? 'users' : 'groups'
       const found = await trx(table).where({ company_id: companyId, id: target.id }).first('name')
-      if (!found) throw new SharingRefused(`Choose a ${target.kind} from the list.`)
+      if (!found) throw sharingRefused(`Choose a ${target.kind} from the list.`)
       row[target.kind === 'user' ? 'user_id' : 'group_id'] = target.id
       label = found.name
     }
@@ -147,10 +146,10 @@ export async function removeShare(db: Db, actor: EntityActor, client: Entity, sh
       .leftJoin('users as u', 'u.id', 's.user_id')
       .where({ 's.id': shareId, 's.entity_id': entity.id })
       .first('s.id', 's.whole_company', 's.user_id', 's.group_id', 'g.name as group_name', 'u.name as user_name')
-    if (!share) throw new SharingRefused('That access was already removed.')
+    if (!share) throw sharingRefused('That access was already removed.')
     const rights = await rightsFor(trx, actor, entity)
     if (!rights.mayShare || (share.whole_company && !rights.mayShareWithCompany)) {
-      throw new SharingRefused(
+      throw sharingRefused(
         share.whole_company
           ? 'Only administrators and the owner remove whole-company access.'
           : 'You cannot remove access to this client.',
@@ -175,11 +174,11 @@ export async function changeOwner(db: Db, actor: EntityActor, client: Entity, ow
   return db.transaction(async (trx) => {
     const entity = await lockClient(trx, client)
     const rights = await rightsFor(trx, actor, entity)
-    if (!rights.mayChangeOwner) throw new SharingRefused('Only administrators and the owner change the owner.')
+    if (!rights.mayChangeOwner) throw sharingRefused('Only administrators and the owner change the owner.')
     const owner = await trx('users')
       .where({ company_id: actor.user.companyId, id: ownerId, active: true })
       .first('id', 'name')
-    if (!owner) throw new SharingRefused('Choose an active user of your company as owner.')
+    if (!owner) throw sharingRefused('Choose an active user of your company as owner.')
     if (owner.id === entity.owner_user_id) return owner.name
     await trx('entities').where({ id: entity.id }).update({ owner_user_id: owner.id, updated_at: trx.fn.now() })
     await entityAudit(

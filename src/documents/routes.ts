@@ -1,18 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import { clientOf } from '../access/client-context.js'
-import { FormErrors } from '../forms/form-errors.js'
+import { RuleError } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
 import { one, query } from '../http/schemas.js'
 import { ALLOWED_DESCRIPTION } from './file-types.js'
-import {
-  documentsOf,
-  findDocument,
-  type StoredUpload,
-  softDeleteDocument,
-  storeUpload,
-  UploadRefused,
-} from './service.js'
+import { documentsOf, findDocument, type StoredUpload, softDeleteDocument, storeUpload, tooLarge } from './service.js'
 
 const INLINE_TYPES = new Set(['application/pdf', 'image/png', 'image/jpeg', 'image/webp', 'text/plain'])
 
@@ -32,14 +25,17 @@ export default async function documentRoutes(app: FastifyInstance) {
 
   app.post<{ Params: { id: string } }>(
     '/entities/:id/documents',
-    { config: { access: { permission: 'upload_entity_documents', client: 'params.id' }, multipart: true } },
+    {
+      config: {
+        access: { permission: 'upload_entity_documents', client: 'params.id' },
+        multipart: true,
+        form: (request, reply, errors) => reply.clientPage(clientOf(request), errors),
+      },
+    },
     async (request, reply) => {
       const entity = clientOf(request).entity
-      const errors = new FormErrors()
-      if (!request.isMultipart()) {
-        errors.add('file', 'Choose a file to upload')
-        return reply.clientPage(clientOf(request), errors)
-      }
+      const chooseFile = new RuleError('file', 'Choose a file to upload')
+      if (!request.isMultipart()) throw chooseFile
       const parts = request.multipartParts ?? request.parts()
       // The whole request is read before anything is recorded: a second file, or a request cut short, leaves
       // no document behind, so the error page's "nothing was changed" is true.
@@ -51,31 +47,22 @@ export default async function documentRoutes(app: FastifyInstance) {
             part.file.resume()
             continue
           }
-          if (upload) throw new UploadRefused('Upload one file at a time')
-          upload = await storeUpload(app.storage, { filename: part.filename, stream: part.file })
+          if (upload) throw new RuleError('file', 'Upload one file at a time')
+          upload = await storeUpload(
+            app.storage,
+            { filename: part.filename, stream: part.file },
+            app.config.maxUploadBytes,
+          )
         }
       } catch (error) {
         await upload?.discard()
+        // @fastify/multipart's own limits, in the same words as ours.
         const code = (error as { code?: string }).code
-        if (code === 'FST_FILES_LIMIT') {
-          errors.add('file', 'Upload one file at a time')
-          return reply.clientPage(clientOf(request), errors)
-        }
-        if (error instanceof UploadRefused || code === 'FST_REQ_FILE_TOO_LARGE') {
-          const tooLarge = code === 'FST_REQ_FILE_TOO_LARGE' || (error as Error).message === 'too large'
-          const mb = Math.round(app.config.maxUploadBytes / 1024 / 1024)
-          errors.add(
-            'file',
-            tooLarge ? `The file is larger than ${mb} MB: choose a smaller file` : (error as Error).message,
-          )
-          return reply.clientPage(clientOf(request), errors)
-        }
+        if (code === 'FST_FILES_LIMIT') throw new RuleError('file', 'Upload one file at a time')
+        if (code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge(app.config.maxUploadBytes)
         throw error
       }
-      if (!upload) {
-        errors.add('file', 'Choose a file to upload')
-        return reply.clientPage(clientOf(request), errors)
-      }
+      if (!upload) throw chooseFile
       await upload.record(app.db, requestActor(request), entity.id)
       const uploaded = upload.name
       reply.flash({ kind: 'success', text: `${uploaded} was uploaded.` })

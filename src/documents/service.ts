@@ -2,11 +2,13 @@ import type { Readable } from 'node:stream'
 import type { Knex } from 'knex'
 import type { Db } from '../db/knex.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
+import { RuleError } from '../forms/rule-error.js'
 import { exactlyOne } from '../http/params.js'
 import type { DocumentStorage } from '../storage/document-storage.js'
 import { ALLOWED_DESCRIPTION, detectAllowedType, isControlCharacter } from './file-types.js'
 
-export class UploadRefused extends Error {}
+/** The refusal of an upload, beside the form's file field. */
+const refuse = (message: string) => new RuleError('file', message)
 
 export interface DocumentRow {
   id: string
@@ -46,6 +48,11 @@ export interface StoredUpload {
   discard(): Promise<void>
 }
 
+/** The refusal of a file over the size limit. */
+export function tooLarge(maxBytes: number): RuleError {
+  return refuse(`The file is larger than ${Math.round(maxBytes / 1024 / 1024)} MB: choose a smaller file`)
+}
+
 /**
  * Stores an upload's bytes and checks its type from them. Nothing is recorded yet: the caller records it
  * once the whole request has been read (a second file, or a request cut short, must leave nothing behind),
@@ -54,19 +61,20 @@ export interface StoredUpload {
 export async function storeUpload(
   storage: DocumentStorage,
   file: { filename: string; stream: Readable & { truncated?: boolean } },
+  maxBytes: number,
 ): Promise<StoredUpload> {
   const nameProblem = fileNameProblem(file.filename)
   if (nameProblem) {
     file.stream.resume()
-    throw new UploadRefused(nameProblem)
+    throw refuse(nameProblem)
   }
   const stored = await storage.put(file.stream)
   let mediaType: string | undefined
   try {
-    if (file.stream.truncated) throw new UploadRefused('too large')
-    if (stored.size === 0) throw new UploadRefused('The file is empty: choose a file with content')
+    if (file.stream.truncated) throw tooLarge(maxBytes)
+    if (stored.size === 0) throw refuse('The file is empty: choose a file with content')
     mediaType = await detectAllowedType(stored.head)
-    if (!mediaType) throw new UploadRefused(`This type of file is not accepted. Upload ${ALLOWED_DESCRIPTION}.`)
+    if (!mediaType) throw refuse(`This type of file is not accepted. Upload ${ALLOWED_DESCRIPTION}.`)
   } catch (error) {
     await storage.delete(stored.key)
     throw error

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { clientOf } from '../access/client-context.js'
 import { mayChooseOwner, maySetServiced } from '../access/entities.js'
 import { FormErrors, text } from '../forms/form-errors.js'
+import type { FormRerender } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { isUuid, signedInUser, withQuery } from '../http/params.js'
 import { fields, formBody, MAX_PARAM, query } from '../http/schemas.js'
@@ -11,7 +12,6 @@ import {
   decodeCursor,
   type Entity,
   type EntityListFilters,
-  type EntityValues,
   encodeCursor,
   listEntities,
 } from './queries.js'
@@ -19,7 +19,6 @@ import { isKind, isStatus } from './reference.js'
 import {
   createEntity,
   ENTITY_FIELDS,
-  EntityChangedError,
   type EntityInput,
   softDeleteEntity,
   updateEntity,
@@ -85,10 +84,10 @@ export default async function entityRoutes(app: FastifyInstance) {
 
   const form = async (
     reply: FastifyReply,
-    opts: { entity?: Entity; values: Partial<EntityInput>; errors?: FormErrors; status?: number },
+    opts: { entity?: Entity; values: Partial<EntityInput>; errors?: FormErrors },
   ) => {
     const user = signedInUser(reply.request)
-    return reply.code(opts.status ?? 200).page('entities/form', {
+    return reply.page('entities/form', {
       title: opts.entity ? `Edit ${opts.entity.name}` : 'New client relationship',
       entity: opts.entity,
       values: opts.values,
@@ -99,6 +98,16 @@ export default async function entityRoutes(app: FastifyInstance) {
       ...clientReference,
     })
   }
+  /**
+   * The form again after a refusal, with what was typed; after a save refused because someone else saved
+   * first, it carries the stored client's version, so saving again is a deliberate choice.
+   */
+  const formAgain: FormRerender = (request, reply, errors, refusal) =>
+    form(reply, {
+      entity: (refusal?.current as Entity | undefined) ?? request.client?.entity,
+      values: inputFrom(request.body),
+      errors,
+    })
 
   app.get('/entities/new', { config: { access: { permission: 'edit_entities' } } }, async (request, reply) =>
     form(reply, { values: { kind: 'individual', status: 'prospect', owner_user_id: signedInUser(request).id } }),
@@ -106,13 +115,11 @@ export default async function entityRoutes(app: FastifyInstance) {
 
   app.post(
     '/entities',
-    { config: { access: { permission: 'edit_entities' } }, schema: { body: ENTITY_FORM } },
+    { config: { access: { permission: 'edit_entities' }, form: formAgain }, schema: { body: ENTITY_FORM } },
     async (request, reply) => {
       const user = signedInUser(request)
-      const input = inputFrom(request.body)
       const owners = new Set((await activeUsersOf(app.db, user.companyId)).map((o) => o.id))
-      const { values, errors } = validateEntity(input, user, owners)
-      if (!values) return form(reply, { values: input, errors, status: 422 })
+      const values = validateEntity(inputFrom(request.body), user, owners)
       const id = await createEntity(app.db, requestActor(request), values)
       reply.flash({ kind: 'success', text: `${values.name} was created.` })
       return reply.redirect(`/entities/${id}`, 303)
@@ -137,34 +144,15 @@ export default async function entityRoutes(app: FastifyInstance) {
 
   app.post<{ Params: { id: string } }>(
     '/entities/:id',
-    { config: ENTITY('edit_entities'), schema: { body: ENTITY_FORM } },
+    { config: { ...ENTITY('edit_entities'), form: formAgain }, schema: { body: ENTITY_FORM } },
     async (request, reply) => {
       const user = signedInUser(request)
       const entity = clientOf(request).entity
-      const input = inputFrom(request.body)
       const owners = new Set((await activeUsersOf(app.db, user.companyId)).map((o) => o.id))
       owners.add(entity.owner_user_id) // keeping a deactivated owner is allowed; choosing one is not
-      const { values, errors } = validateEntity(input, user, owners, entity)
-      if (!values) return form(reply, { entity, values: input, errors, status: 422 })
-      let changed: boolean
-      try {
-        changed = await updateEntity(
-          app.db,
-          requestActor(request),
-          entity.id,
-          values as EntityValues,
-          text(request.body, 'version'),
-        )
-      } catch (error) {
-        if (!(error instanceof EntityChangedError)) throw error
-        // The form keeps what was typed and now carries the stored version: saving again is a deliberate choice.
-        return form(reply, {
-          entity: error.current,
-          values: input,
-          errors: new FormErrors().add('name', error.message),
-          status: 409,
-        })
-      }
+      const values = validateEntity(inputFrom(request.body), user, owners, entity)
+      const version = text(request.body, 'version')
+      const changed = await updateEntity(app.db, requestActor(request), entity.id, values, version)
       reply.flash({ kind: 'success', text: changed ? `${values.name} was saved.` : 'Nothing was changed.' })
       return reply.redirect(`/entities/${entity.id}`, 303)
     },

@@ -3,6 +3,7 @@ import { mayChooseOwner, whyNotSetStatus } from '../access/entities.js'
 import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import { FormErrors } from '../forms/form-errors.js'
+import { RuleError } from '../forms/rule-error.js'
 import { exactlyOne, isCalendarDate, NotFoundError } from '../http/params.js'
 import type { CurrentUser } from '../types.js'
 import { type Entity, type EntityValues, lockEntity } from './queries.js'
@@ -46,7 +47,7 @@ export function validateEntity(
   actor: CurrentUser,
   owners: ReadonlySet<string>,
   current?: Entity,
-): { values?: EntityValues; errors: FormErrors } {
+): EntityValues {
   const errors = new FormErrors()
   if (!isKind(input.kind)) errors.add('kind', 'Choose whether the client is an individual or not')
   if (!input.name) errors.add('name', 'Enter the name')
@@ -80,23 +81,20 @@ export function validateEntity(
     errors.add('owner_user_id', 'Only an administrator can choose another owner')
   }
   if (input.notes.length > 10_000) errors.add('notes', 'Enter notes of at most 10,000 characters')
-  if (errors.any) return { errors }
+  RuleError.throwIf(errors)
   const orNull = (v: string) => (v === '' ? null : v)
   return {
-    errors,
-    values: {
-      kind: input.kind as EntityKind,
-      name: input.name,
-      date_of_birth: individual ? orNull(input.date_of_birth) : null,
-      nationality: individual ? orNull(input.nationality) : null,
-      country_of_residence: individual ? orNull(input.country_of_residence) : null,
-      registration_number: individual ? null : orNull(input.registration_number),
-      country_of_incorporation: individual ? null : orNull(input.country_of_incorporation),
-      legal_form: individual ? null : orNull(input.legal_form),
-      owner_user_id: input.owner_user_id,
-      status: input.status as EntityStatus,
-      notes: input.notes,
-    },
+    kind: input.kind as EntityKind,
+    name: input.name,
+    date_of_birth: individual ? orNull(input.date_of_birth) : null,
+    nationality: individual ? orNull(input.nationality) : null,
+    country_of_residence: individual ? orNull(input.country_of_residence) : null,
+    registration_number: individual ? null : orNull(input.registration_number),
+    country_of_incorporation: individual ? null : orNull(input.country_of_incorporation),
+    legal_form: individual ? null : orNull(input.legal_form),
+    owner_user_id: input.owner_user_id,
+    status: input.status as EntityStatus,
+    notes: input.notes,
   }
 }
 
@@ -139,20 +137,19 @@ export async function createEntity(db: Db, actor: EntityActor, values: EntityVal
   })
 }
 
-/** Saves the changed fields; the audit row holds only what changed, before and after. */
-/** The client was saved by someone else after this form was opened: nothing was changed. */
-export class EntityChangedError extends Error {
-  constructor(readonly current: Entity) {
-    super(
-      `${current.name} was changed by someone else after you opened this form, and nothing was saved. The form shows what you entered: check it against the client's page, then save again.`,
-    )
-  }
+/** The client was saved by someone else after this form was opened: nothing was changed (409, see RuleError). */
+function changedMeanwhile(current: Entity): RuleError {
+  return new RuleError(
+    'name',
+    `${current.name} was changed by someone else after you opened this form, and nothing was saved. The form shows what you entered: check it against the client's page, then save again.`,
+    { status: 409, current },
+  )
 }
 
 /**
  * Saves an edit form. The row is locked and compared with the version the form was rendered from: a save
  * built on an older read would silently undo the other person's change (and audit it wrongly), so it is
- * refused instead. The audit row's before is the locked row, its after what changed.
+ * refused instead. Saves only the changed fields; the audit row's before is the locked row, its after what changed.
  */
 export async function updateEntity(
   db: Db,
@@ -164,7 +161,7 @@ export async function updateEntity(
   return db.transaction(async (trx) => {
     const current = await lockEntity(trx, actor.user.companyId, entityId)
     if (!current) throw new NotFoundError('client')
-    if (version !== current.version) throw new EntityChangedError(current)
+    if (version !== current.version) throw changedMeanwhile(current)
     const changed = (Object.keys(values) as (keyof EntityValues)[]).filter((k) => current[k] !== values[k])
     if (changed.length === 0) return false
     const pick = (o: EntityValues) => Object.fromEntries(changed.map((k) => [k, o[k]]))

@@ -16,6 +16,12 @@ export class FormErrors {
     return this.list.find((e) => e.field === field)?.message
   }
 
+  /** The problems of `from` as problems of `to` (a rule about the whole user shown beside its name, say). */
+  moved(from: string, to: string): this {
+    for (const e of this.list) if (e.field === from) e.field = to
+    return this
+  }
+
   get any(): boolean {
     return this.list.length > 0
   }

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { clientOf } from '../access/client-context.js'
-import { isRiskLevel, RISK_LEVELS } from '../entities/reference.js'
+import { isRiskLevel, RISK_LEVELS, type RiskLevel } from '../entities/reference.js'
 import { FormErrors, text } from '../forms/form-errors.js'
+import { type FormRerender, RuleError } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
 import { fields, formBody, one } from '../http/schemas.js'
@@ -11,7 +12,6 @@ import {
   allocationsOf,
   catalogue,
   changeServiceRisk,
-  DuplicateServiceName,
   removeAllocation,
 } from './service.js'
 
@@ -44,6 +44,12 @@ export default async function serviceRoutes(app: FastifyInstance) {
     values,
     errors,
   })
+  const newServiceOf = (body: unknown) => ({ name: text(body, 'name'), risk_level: text(body, 'risk_level') })
+  /** The catalogue again, after a refused form: the new service's (with what was typed) or a risk change. */
+  const catalogueAgain =
+    (typed: boolean): FormRerender =>
+    async (request, reply, errors) =>
+      reply.page('services/index', await cataloguePage(request, typed ? newServiceOf(request.body) : undefined, errors))
 
   app.get('/settings/services', { config: ADMIN }, async (request, reply) =>
     reply.page('services/index', await cataloguePage(request)),
@@ -51,41 +57,31 @@ export default async function serviceRoutes(app: FastifyInstance) {
 
   app.post(
     '/settings/services',
-    { config: ADMIN, schema: { body: formBody(fields(['name', 'risk_level'])) } },
+    { config: { ...ADMIN, form: catalogueAgain(true) }, schema: { body: formBody(fields(['name', 'risk_level'])) } },
     async (request, reply) => {
-      const values = { name: text(request.body, 'name'), risk_level: text(request.body, 'risk_level') }
+      const values = newServiceOf(request.body)
       const errors = new FormErrors()
       if (!values.name) errors.add('name', 'Enter the name of the service')
       else if (values.name.length > 100) errors.add('name', 'Enter a name of at most 100 characters')
       if (!isRiskLevel(values.risk_level)) errors.add('risk_level', 'Choose a risk level')
-      if (!errors.any && isRiskLevel(values.risk_level)) {
-        try {
-          await addCatalogueService(app.db, requestActor(request), values.name, values.risk_level)
-          reply.flash({ kind: 'success', text: `${values.name} was added to the services.` })
-          return reply.redirect('/settings/services', 303)
-        } catch (error) {
-          if (!(error instanceof DuplicateServiceName)) throw error
-          errors.add('name', 'There is already a service with this name')
-        }
-      }
-      return reply.code(422).page('services/index', await cataloguePage(request, values, errors))
+      RuleError.throwIf(errors)
+      await addCatalogueService(app.db, requestActor(request), values.name, values.risk_level as RiskLevel)
+      reply.flash({ kind: 'success', text: `${values.name} was added to the services.` })
+      return reply.redirect('/settings/services', 303)
     },
   )
 
   app.post<{ Params: { serviceId: string } }>(
     '/settings/services/:serviceId',
-    { config: ADMIN, schema: { body: formBody({ risk_level: one(100) }) } },
+    { config: { ...ADMIN, form: catalogueAgain(false) }, schema: { body: formBody({ risk_level: one(100) }) } },
     async (request, reply) => {
       const user = signedInUser(request)
       const service = (await catalogue(app.db, user.companyId)).find((s) => s.id === request.params.serviceId)
       if (!service) throw new NotFoundError('service')
       const risk = text(request.body, 'risk_level')
-      if (!isRiskLevel(risk)) {
-        reply.flash({ kind: 'error', text: 'Choose a risk level: nothing was changed.' })
-      } else {
-        await changeServiceRisk(app.db, requestActor(request), service, risk)
-        reply.flash({ kind: 'success', text: `The risk level of ${service.name} is now ${risk}.` })
-      }
+      if (!isRiskLevel(risk)) throw new RuleError(`risk-${service.id}`, `Choose a risk level for ${service.name}`)
+      await changeServiceRisk(app.db, requestActor(request), service, risk)
+      reply.flash({ kind: 'success', text: `The risk level of ${service.name} is now ${risk}.` })
       return reply.redirect('/settings/services', 303)
     },
   )
@@ -93,22 +89,22 @@ export default async function serviceRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string } }>(
     '/entities/:id/services',
     {
-      config: { access: { permission: 'edit_entities', client: 'params.id' } },
+      config: {
+        access: { permission: 'edit_entities', client: 'params.id' },
+        form: (request, reply, errors) => reply.clientPage(clientOf(request), errors),
+      },
       schema: { body: formBody({ service_id: one(100) }) },
     },
     async (request, reply) => {
       const entity = clientOf(request).entity
       const serviceId = text(request.body, 'service_id')
       const service = (await catalogue(app.db, signedInUser(request).companyId)).find((s) => s.id === serviceId)
-      if (!service) {
-        reply.flash({ kind: 'error', text: 'Choose a service from the list: nothing was added.' })
-      } else {
-        const added = await allocateService(app.db, requestActor(request), entity.id, service)
-        reply.flash({
-          kind: added ? 'success' : 'info',
-          text: added ? `${service.name} was added.` : `${service.name} was already allocated.`,
-        })
-      }
+      if (!service) throw new RuleError('service_id', 'Choose a service from the list')
+      const added = await allocateService(app.db, requestActor(request), entity.id, service)
+      reply.flash({
+        kind: added ? 'success' : 'info',
+        text: added ? `${service.name} was added.` : `${service.name} was already allocated.`,
+      })
       return reply.redirect(`/entities/${entity.id}#services`, 303)
     },
   )

@@ -2,6 +2,7 @@ import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import type { RiskLevel } from '../entities/reference.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
+import { RuleError } from '../forms/rule-error.js'
 import { exactlyOne } from '../http/params.js'
 
 export interface CatalogueService {
@@ -14,8 +15,6 @@ export async function catalogue(db: Db, companyId: string): Promise<CatalogueSer
   return db('services').where({ company_id: companyId }).select('id', 'name', 'risk_level').orderByRaw('lower(name)')
 }
 
-export class DuplicateServiceName extends Error {}
-
 /** Adds a service to the company's catalogue (administrators). */
 export async function addCatalogueService(db: Db, actor: EntityActor, name: string, risk: RiskLevel): Promise<void> {
   try {
@@ -26,7 +25,8 @@ export async function addCatalogueService(db: Db, actor: EntityActor, name: stri
       await auditTarget(trx, actor, 'service', row.id, 'service.created', undefined, { name, risk_level: risk })
     })
   } catch (error) {
-    if ((error as { code?: string }).code === '23505') throw new DuplicateServiceName(name)
+    if ((error as { code?: string }).code === '23505')
+      throw new RuleError('name', 'There is already a service with this name')
     throw error
   }
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import {
   effectivePermissions,
   isPermissionKey,
@@ -8,19 +8,12 @@ import {
 } from '../access/permissions.js'
 import { whyNotManageUser } from '../access/users.js'
 import { FormErrors, text } from '../forms/form-errors.js'
+import { type FormRerender, RuleError } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { allValues, pageNumber, signedInUser, withQuery } from '../http/params.js'
 import { fields, formBody, MAX_PARAM, many, one, query } from '../http/schemas.js'
 import { listUsers, type ManagedUser, USERS_PAGE_SIZE, type UserListFilters } from './queries.js'
-import {
-  createUser,
-  resendInvitation,
-  setActive,
-  UserNotFoundError,
-  UserRuleError,
-  updateDetails,
-  validateDetails,
-} from './service.js'
+import { createUser, resendInvitation, setActive, updateDetails } from './service.js'
 import { routeUser } from './target.js'
 
 const MANAGE = { access: { permission: 'manage_user_accounts' } } as const
@@ -70,11 +63,12 @@ export default async function userRoutes(app: FastifyInstance) {
     },
   )
 
-  const newUserForm = (
-    reply: FastifyReply,
-    values: { name: string; email: string; permissions: string[] },
-    errors = new FormErrors(),
-  ) =>
+  const newUserValues = (body: unknown) => ({
+    name: text(body, 'name'),
+    email: text(body, 'email'),
+    permissions: allValues(body, 'permissions'),
+  })
+  const newUserForm = (reply: FastifyReply, values: ReturnType<typeof newUserValues>, errors = new FormErrors()) =>
     reply.page('users/new', {
       title: 'Add a user',
       values,
@@ -82,35 +76,27 @@ export default async function userRoutes(app: FastifyInstance) {
       permissions: PERMISSIONS.map((p) => ({ ...p, held: signedInUser(reply.request).permissions.has(p.key) })),
     })
 
-  app.get('/settings/users/new', { config: MANAGE }, async (_request, reply) =>
-    newUserForm(reply, { name: '', email: '', permissions: [] }),
-  )
+  app.get('/settings/users/new', { config: MANAGE }, async (_request, reply) => newUserForm(reply, newUserValues({})))
 
-  app.post('/settings/users', { config: MANAGE, schema: { body: USER_FORM_NEW } }, async (request, reply) => {
-    const values = {
-      name: text(request.body, 'name'),
-      email: text(request.body, 'email'),
-      permissions: allValues(request.body, 'permissions'),
-    }
-    const errors = new FormErrors()
-    for (const p of validateDetails(values)) errors.add(p.field, p.message)
-    const keys = values.permissions.filter(isPermissionKey)
-    if (keys.length !== values.permissions.length) errors.add('permissions', 'Choose permissions from the list')
-    if (!errors.any) {
-      try {
-        const user = await createUser(app.db, requestActor(request), values, keys)
-        reply.flash({
-          kind: 'success',
-          text: `${user.name} was added. An invitation to set a password was sent to ${user.email}.`,
-        })
-        return reply.redirect(`/settings/users/${user.id}`, 303)
-      } catch (error) {
-        if (!(error instanceof UserRuleError)) throw error
-        errors.add(error.field, error.message)
-      }
-    }
-    return newUserForm(reply.code(422), values, errors)
-  })
+  app.post(
+    '/settings/users',
+    {
+      config: { ...MANAGE, form: (request, reply, errors) => newUserForm(reply, newUserValues(request.body), errors) },
+      schema: { body: USER_FORM_NEW },
+    },
+    async (request, reply) => {
+      const values = newUserValues(request.body)
+      const keys = values.permissions.filter(isPermissionKey)
+      if (keys.length !== values.permissions.length)
+        throw new RuleError('permissions', 'Choose permissions from the list')
+      const user = await createUser(app.db, requestActor(request), values, keys)
+      reply.flash({
+        kind: 'success',
+        text: `${user.name} was added. An invitation to set a password was sent to ${user.email}.`,
+      })
+      return reply.redirect(`/settings/users/${user.id}`, 303)
+    },
+  )
 
   const editPage = (
     reply: FastifyReply,
@@ -122,11 +108,20 @@ export default async function userRoutes(app: FastifyInstance) {
       title: `User: ${target.name}`,
       target,
       values,
-      errors,
+      // A refusal about the user as a whole is shown beside their name.
+      errors: errors.moved('user', 'name'),
       // The same rule the service refuses with: controls that would be refused are not offered.
       refusal: whyNotManageUser(signedInUser(reply.request), target),
       isSelf: target.id === signedInUser(reply.request).id,
     })
+  const detailsOf = (body: unknown) => ({ name: text(body, 'name'), email: text(body, 'email') })
+  /** The user's page again after a refused form on it: with what was typed (details) or as stored (buttons). */
+  const editPageAgain =
+    (typed: boolean): FormRerender =>
+    async (request, reply, errors) => {
+      const target = await routeUser(request as FastifyRequest<{ Params: { id: string } }>)
+      return editPage(reply, target, typed ? detailsOf(request.body) : undefined, errors)
+    }
 
   app.get<{ Params: { id: string } }>('/settings/users/:id', { config: MANAGE }, async (request, reply) => {
     const target = await routeUser(request)
@@ -135,68 +130,66 @@ export default async function userRoutes(app: FastifyInstance) {
 
   app.post<{ Params: { id: string } }>(
     '/settings/users/:id',
-    { config: MANAGE, schema: { body: USER_FORM } },
+    { config: { ...MANAGE, form: editPageAgain(true) }, schema: { body: USER_FORM } },
     async (request, reply) => {
       const target = await routeUser(request)
-      const values = { name: text(request.body, 'name'), email: text(request.body, 'email') }
-      const errors = new FormErrors()
-      for (const p of validateDetails(values)) errors.add(p.field, p.message)
-      if (!errors.any) {
-        try {
-          await updateDetails(app.db, requestActor(request), target.id, values)
-          reply.flash({ kind: 'success', text: `The details of ${values.name} were saved.` })
-          return reply.redirect(`/settings/users/${target.id}`, 303)
-        } catch (error) {
-          if (!(error instanceof UserRuleError)) throw error
-          errors.add(error.field === 'user' ? 'name' : error.field, error.message)
-        }
-      }
-      return editPage(reply.code(422), target, values, errors)
+      const values = detailsOf(request.body)
+      await updateDetails(app.db, requestActor(request), target.id, values)
+      reply.flash({ kind: 'success', text: `The details of ${values.name} were saved.` })
+      return reply.redirect(`/settings/users/${target.id}`, 303)
     },
   )
 
-  app.get<{ Params: { id: string } }>('/settings/users/:id/deactivate', { config: MANAGE }, async (request, reply) => {
-    const target = await routeUser(request)
-    if (target)
-      return reply.page('users/deactivate', { title: `Deactivate ${target.name}?`, target, errors: new FormErrors() })
-  })
-
-  for (const [path, active] of [
-    ['deactivate', false],
-    ['reactivate', true],
-  ] as const) {
-    app.post<{ Params: { id: string } }>(`/settings/users/:id/${path}`, { config: MANAGE }, async (request, reply) => {
-      const target = await routeUser(request)
-      try {
-        await setActive(app.db, requestActor(request), target.id, active)
-        reply.flash({
-          kind: 'success',
-          text: active
-            ? `${target.name} was reactivated and can sign in again.`
-            : `${target.name} was deactivated and signed out of every session.`,
-        })
-        return reply.redirect(`/settings/users/${target.id}`, 303)
-      } catch (error) {
-        if (!(error instanceof UserRuleError)) throw error
-        const errors = new FormErrors().add('confirm', error.message)
-        if (active) return editPage(reply.code(409), target, undefined, new FormErrors().add('name', error.message))
-        return reply.code(409).page('users/deactivate', { title: `Deactivate ${target.name}?`, target, errors })
-      }
+  const deactivatePage = (reply: FastifyReply, target: ManagedUser, errors = new FormErrors()) =>
+    reply.page('users/deactivate', {
+      title: `Deactivate ${target.name}?`,
+      target,
+      errors: errors.moved('user', 'confirm'),
     })
-  }
 
-  app.post<{ Params: { id: string } }>('/settings/users/:id/invitation', { config: MANAGE }, async (request, reply) => {
-    const target = await routeUser(request)
-    try {
+  app.get<{ Params: { id: string } }>('/settings/users/:id/deactivate', { config: MANAGE }, async (request, reply) =>
+    deactivatePage(reply, await routeUser(request)),
+  )
+
+  app.post<{ Params: { id: string } }>(
+    '/settings/users/:id/deactivate',
+    {
+      config: {
+        ...MANAGE,
+        form: async (request, reply, errors) =>
+          deactivatePage(reply, await routeUser(request as FastifyRequest<{ Params: { id: string } }>), errors),
+      },
+    },
+    async (request, reply) => {
+      const target = await routeUser(request)
+      await setActive(app.db, requestActor(request), target.id, false)
+      reply.flash({ kind: 'success', text: `${target.name} was deactivated and signed out of every session.` })
+      return reply.redirect(`/settings/users/${target.id}`, 303)
+    },
+  )
+
+  app.post<{ Params: { id: string } }>(
+    '/settings/users/:id/reactivate',
+    { config: { ...MANAGE, form: editPageAgain(false) } },
+    async (request, reply) => {
+      const target = await routeUser(request)
+      await setActive(app.db, requestActor(request), target.id, true)
+      reply.flash({ kind: 'success', text: `${target.name} was reactivated and can sign in again.` })
+      return reply.redirect(`/settings/users/${target.id}`, 303)
+    },
+  )
+
+  app.post<{ Params: { id: string } }>(
+    '/settings/users/:id/invitation',
+    { config: { ...MANAGE, form: editPageAgain(false) } },
+    async (request, reply) => {
+      const target = await routeUser(request)
       await resendInvitation(app.db, requestActor(request), target.id)
       reply.flash({
         kind: 'success',
         text: `A new invitation was sent to ${target.email}. Earlier links no longer work.`,
       })
-    } catch (error) {
-      if (!(error instanceof UserRuleError || error instanceof UserNotFoundError)) throw error
-      reply.flash({ kind: 'error', text: error.message })
-    }
-    return reply.redirect(`/settings/users/${target.id}`, 303)
-  })
+      return reply.redirect(`/settings/users/${target.id}`, 303)
+    },
+  )
 }

@@ -3,22 +3,14 @@ import { PERMISSION_KEYS, type PermissionKey, permissionLabel } from '../access/
 import { type ManagedAccount, permissionSwitchRefusal, whyNotManageUser } from '../access/users.js'
 import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
+import { FormErrors } from '../forms/form-errors.js'
+import { RuleError } from '../forms/rule-error.js'
+import { NotFoundError } from '../http/params.js'
 import { deleteSessionsOfUser } from '../identity/session-store.js'
 import { enqueueEmail } from '../mail/outbox.js'
 import type { CurrentUser } from '../types.js'
 import { inviteUser } from './invitations.js'
 import { countOtherActiveAdministrators, findUserInCompany, type ManagedUser } from './queries.js'
-
-/** A rule of SPEC section 2 refused the change; nothing was changed. `field` names the form field. */
-export class UserRuleError extends Error {
-  constructor(
-    message: string,
-    readonly field = 'permissions',
-  ) {
-    super(message)
-  }
-}
-export class UserNotFoundError extends Error {}
 
 export interface Actor {
   user: CurrentUser
@@ -42,7 +34,7 @@ async function changeUser<T>(
   return db.transaction(async (trx) => {
     await trx('companies').where({ id: actor.user.companyId }).forUpdate().first()
     const target = await findUserInCompany(trx, actor.user.companyId, userId)
-    if (!target) throw new UserNotFoundError('user not found')
+    if (!target) throw new NotFoundError('user')
     return change(trx, target)
   })
 }
@@ -50,14 +42,16 @@ async function changeUser<T>(
 /** The rule of src/access/users.ts: nobody manages a user holding a permission they do not hold. */
 function assertMayManage(actor: Actor, target: ManagedUser): void {
   const refusal = whyNotManageUser(actor.user, target)
-  if (refusal) throw new UserRuleError(refusal, 'user')
+  if (refusal) throw new RuleError('user', refusal)
 }
 
 async function assertNotLastAdministrator(trx: Knex.Transaction, actor: Actor, target: ManagedUser, what: string) {
   if (!target.active || !target.granted.includes('system_administrator')) return
   if ((await countOtherActiveAdministrators(trx, actor.user.companyId, target.id)) === 0) {
-    throw new UserRuleError(
+    throw new RuleError(
+      'permissions',
       `${target.name} is the last active System Administrator. ${what} would leave the company without one: make another user an administrator first.`,
+      { status: 409 },
     )
   }
 }
@@ -66,9 +60,12 @@ async function assertNotLastAdministrator(trx: Knex.Transaction, actor: Actor, t
 function assertMaySwitch(actor: Actor, target: ManagedAccount, changed: Iterable<PermissionKey>): void {
   for (const key of changed) {
     const refusal = permissionSwitchRefusal(actor.user, target, key, new Set())
-    if (refusal?.reason === 'account') throw new UserRuleError(refusal.message, 'user')
+    if (refusal?.reason === 'account') throw new RuleError('user', refusal.message)
     if (refusal?.reason === 'not_held') {
-      throw new UserRuleError(`You cannot grant or revoke ${permissionLabel(key)}: you do not hold it yourself.`)
+      throw new RuleError(
+        'permissions',
+        `You cannot grant or revoke ${permissionLabel(key)}: you do not hold it yourself.`,
+      )
     }
   }
 }
@@ -125,7 +122,8 @@ export async function togglePermission(db: Db, actor: Actor, userId: string, key
       // Switched off alone, an included permission would stay On: refused with the reason the page shows.
       const refusal = permissionSwitchRefusal(actor.user, target, key, current)
       if (refusal?.reason === 'included') {
-        throw new UserRuleError(
+        throw new RuleError(
+          'permissions',
           `${permissionLabel(key)} is included in ${permissionLabel(refusal.includer)}: switch that off first.`,
         )
       }
@@ -140,15 +138,16 @@ export interface UserDetails {
   email: string
 }
 
-export function validateDetails(values: UserDetails): { field: string; message: string }[] {
-  const problems: { field: string; message: string }[] = []
-  if (!values.name) problems.push({ field: 'name', message: 'Enter the name' })
-  else if (values.name.length > 200) problems.push({ field: 'name', message: 'Enter a name of at most 200 characters' })
-  if (!values.email) problems.push({ field: 'email', message: 'Enter the email address' })
+/** Refuses a user's name and email when they are missing or not what they should be. */
+function assertValidDetails(values: UserDetails): void {
+  const errors = new FormErrors()
+  if (!values.name) errors.add('name', 'Enter the name')
+  else if (values.name.length > 200) errors.add('name', 'Enter a name of at most 200 characters')
+  if (!values.email) errors.add('email', 'Enter the email address')
   else if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(values.email) || values.email.length > 254) {
-    problems.push({ field: 'email', message: 'Enter an email address like name@example.com' })
+    errors.add('email', 'Enter an email address like name@example.com')
   }
-  return problems
+  RuleError.throwIf(errors)
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -158,6 +157,7 @@ const EMAIL_TAKEN = 'This email address is already used by another account'
 
 /** Adds a user with their first permissions and sends the invitation, all in one transaction. */
 export async function createUser(db: Db, actor: Actor, details: UserDetails, permissions: PermissionKey[]) {
+  assertValidDetails(details)
   assertMaySwitch(actor, { name: details.name, granted: [] }, permissions)
   try {
     return await db.transaction(async (trx) => {
@@ -184,12 +184,13 @@ export async function createUser(db: Db, actor: Actor, details: UserDetails, per
       return user as { id: string; name: string; email: string }
     })
   } catch (error) {
-    if (isUniqueViolation(error)) throw new UserRuleError(EMAIL_TAKEN, 'email')
+    if (isUniqueViolation(error)) throw new RuleError('email', EMAIL_TAKEN)
     throw error
   }
 }
 
 export async function updateDetails(db: Db, actor: Actor, userId: string, details: UserDetails) {
+  assertValidDetails(details)
   try {
     return await changeUser(db, actor, userId, async (trx, target) => {
       assertMayManage(actor, target)
@@ -226,7 +227,7 @@ export async function updateDetails(db: Db, actor: Actor, userId: string, detail
       )
     })
   } catch (error) {
-    if (isUniqueViolation(error)) throw new UserRuleError(EMAIL_TAKEN, 'email')
+    if (isUniqueViolation(error)) throw new RuleError('email', EMAIL_TAKEN)
     throw error
   }
 }
@@ -236,8 +237,7 @@ export async function setActive(db: Db, actor: Actor, userId: string, active: bo
   return changeUser(db, actor, userId, async (trx, target) => {
     assertMayManage(actor, target)
     if (target.active === active) return target
-    if (!active && target.id === actor.user.id)
-      throw new UserRuleError('You cannot deactivate your own account.', 'user')
+    if (!active && target.id === actor.user.id) throw new RuleError('user', 'You cannot deactivate your own account.')
     if (!active) await assertNotLastAdministrator(trx, actor, target, 'Deactivating them')
     await trx('users').where({ id: target.id }).update({ active, updated_at: trx.fn.now() })
     if (!active) await trx('sessions').where({ user_id: target.id }).delete()
@@ -275,8 +275,8 @@ export async function setShareAllClients(db: Db, actor: Actor, userId: string, o
 export async function resendInvitation(db: Db, actor: Actor, userId: string) {
   return changeUser(db, actor, userId, async (trx, target) => {
     assertMayManage(actor, target)
-    if (!target.invited) throw new UserRuleError(`${target.name} has already set a password.`, 'user')
-    if (!target.active) throw new UserRuleError(`${target.name} is deactivated: reactivate them first.`, 'user')
+    if (!target.invited) throw new RuleError('user', `${target.name} has already set a password.`)
+    if (!target.active) throw new RuleError('user', `${target.name} is deactivated: reactivate them first.`)
     await inviteUser(trx, {
       companyId: actor.user.companyId,
       companyName: actor.user.companyName,
@@ -292,7 +292,7 @@ export async function resendInvitation(db: Db, actor: Actor, userId: string) {
 export async function signOutEverywhere(db: Db, actor: Actor, userId: string): Promise<number> {
   return db.transaction(async (trx) => {
     const target = await findUserInCompany(trx, actor.user.companyId, userId)
-    if (!target) throw new UserNotFoundError('user not found')
+    if (!target) throw new NotFoundError('user')
     const ended = await deleteSessionsOfUser(trx, target.id)
     await auditTarget(trx, actor, 'user', target.id, 'user.signed_out', undefined, { sessions_ended: ended })
     return ended

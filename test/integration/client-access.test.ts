@@ -322,7 +322,9 @@ t.test(
     const outcome = await db('outbox_emails').where({ to_address: alice.email }).first()
     t.equal(outcome.subject, 'Your access request for Secret Holdings Ltd was granted')
     await o.get(link)
-    t.equal((await o.post(`${link}/grant`, {})).statusCode, 303)
+    const twice = await o.post(`${link}/grant`, {})
+    t.equal(twice.statusCode, 422)
+    t.match(twice.body, '<a href="#decision">That request was already granted.</a>')
     t.equal((await db('access_requests').where({ status: 'granted' })).length, 1, 'deciding twice changes nothing')
 
     // A second request, declined with a reason.

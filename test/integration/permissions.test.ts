@@ -102,7 +102,7 @@ t.test('with htmx: one toggle changes one permission and answers with the rows t
     payload: 'on=0',
     headers: { ...htmx(v), 'content-type': 'application/x-www-form-urlencoded' },
   })
-  t.equal(included.statusCode, 409)
+  t.equal(included.statusCode, 422)
   t.match(
     visibleText(included.body),
     'Not changed: Delete Entities is included in Permanently Delete / Restore Entities: switch that off first.',
@@ -134,7 +134,7 @@ t.test('nobody grants or revokes a permission they do not hold', async (t) => {
   const full = await v.post(`/settings/users/${clerk.id}/permissions`, {
     permissions: ['read_data', 'system_administrator'],
   })
-  t.equal(full.statusCode, 409)
+  t.equal(full.statusCode, 422)
   t.match(
     full.body,
     '<a href="#permissions">You cannot grant or revoke System Administrator: you do not hold it yourself.</a>',
@@ -147,7 +147,7 @@ t.test('nobody grants or revokes a permission they do not hold', async (t) => {
     payload: 'on=1',
     headers: { ...htmx(v), 'content-type': 'application/x-www-form-urlencoded' },
   })
-  t.equal(toggle.statusCode, 409)
+  t.equal(toggle.statusCode, 422)
   t.same(await granted(db, clerk.id), ['read_data'])
 
   const held = await v.post(`/settings/users/${clerk.id}/permissions`, { permissions: ['read_data', 'edit_entities'] })
@@ -156,13 +156,13 @@ t.test('nobody grants or revokes a permission they do not hold', async (t) => {
 
   await v.get(`/settings/users/${admin.id}/permissions`)
   const onAdmin = await v.post(`/settings/users/${admin.id}/permissions`, { permissions: [] })
-  t.equal(onAdmin.statusCode, 409, 'a user manager cannot strip an administrator')
+  t.equal(onAdmin.statusCode, 422, 'a user manager cannot strip an administrator')
   t.same(await granted(db, admin.id), ['system_administrator'])
 
   const selfEscalate = await v.post(`/settings/users/${manager.id}/permissions`, {
     permissions: ['manage_user_accounts', 'edit_entities', 'upload_entity_documents', 'view_reports'],
   })
-  t.equal(selfEscalate.statusCode, 409, 'not even for oneself')
+  t.equal(selfEscalate.statusCode, 422, 'not even for oneself')
   t.equal((await db('audit_log').where({ action: 'user.permissions_changed', target_id: manager.id })).length, 0)
 })
 

@@ -1,7 +1,9 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { databaseTrouble } from '../../db/errors.js'
-import { describeInputErrors } from '../../http/input-errors.js'
+import { FormErrors } from '../../forms/form-errors.js'
+import { RuleError } from '../../forms/rule-error.js'
+import { describeInputErrors, inputFieldErrors } from '../../http/input-errors.js'
 import { unsentFormFields } from '../../http/unsent-form.js'
 import { safeReturnPath } from './guard.js'
 import { isHtmxPartialRequest } from './render.js'
@@ -37,6 +39,39 @@ async function unavailable(request: FastifyRequest, reply: FastifyReply, busy: b
 }
 
 /**
+ * The one place a refused form is answered (src/forms/rule-error.ts): a rule's refusal (RuleError), or a
+ * body its schema refused on a route that declares its form, shows that form again, with the problems in
+ * its error summary and beside their fields, and what was typed kept (except a refused value itself, which
+ * may hold a NUL or 100,000 characters). A refusal on a route without a form gets a page saying why.
+ */
+async function answeredRefusal(error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+  // Answers through `reply` and says whether it did (a reply is thenable, so it is never returned from here).
+  const rerender = request.routeOptions?.config?.form
+  if (error instanceof RuleError) {
+    if (rerender) await rerender(request, reply.code(error.status), error.errors, error)
+    else if (isHtmxPartialRequest(request))
+      await htmxError(reply, error.status, `Nothing was changed: ${error.message}`)
+    else
+      await reply
+        .code(error.status)
+        .page('errors/bad-request', { title: 'This was not done', refused: true, problems: [error.message] })
+    return true
+  }
+  if (error.validation && error.validationContext === 'body' && rerender) {
+    const problems = inputFieldErrors(error.validation, 'body')
+    const body = request.body as Record<string, unknown> | undefined
+    const errors = new FormErrors()
+    for (const problem of problems) {
+      if (body && problem.field) delete body[problem.field]
+      errors.add(problem.field, problem.message)
+    }
+    await rerender(request, reply.code(422), errors)
+    return true
+  }
+  return false
+}
+
+/**
  * Error pages that never show a stack trace or an internal message. 5xx are logged with the request's
  * context; 4xx raised by plugins (CSRF, rate limit, bad input) get a page saying what to do.
  */
@@ -50,6 +85,7 @@ export default fp(
         request.log.warn({ err: error, url: request.url, method: request.method }, `database ${trouble}`)
         return unavailable(request, reply, trouble === 'busy')
       }
+      if (await answeredRefusal(error, request, reply)) return reply
       const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500
       if (status >= 500) {
         request.log.error({ err: error, url: request.url, method: request.method }, 'request failed')
