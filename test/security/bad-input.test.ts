@@ -115,6 +115,11 @@ t.test('the cases named in the issue', async (t) => {
   const badNotes = await a.post('/entities', { ...valid, notes: `Met on ${NUL}` })
   t.ok(badNotes.statusCode >= 400 && badNotes.statusCode < 500, `a NUL in the notes: ${badNotes.statusCode}`)
   t.match(visibleText(badNotes.body), SAYS.nul('notes'))
+  // The form's own page again (src/forms/rule-error.ts): the problem linked to its field, the rest kept.
+  t.equal(badNotes.statusCode, 422, 'a refused form body is the form again')
+  t.match(badNotes.body, /<a href="#notes">“notes” contains a character that is not allowed/)
+  t.match(badNotes.body, 'value="Nadia Null"', 'what was typed in the other fields is kept')
+  t.notMatch(badNotes.body, 'Met on', 'the refused value is not shown back')
   const notesBefore = (await db('entities').where({ id: ids.entity }).first('notes')).notes
   const badEdit = await a.post(`/entities/${ids.entity}`, {
     version: await entityVersion(db, ids.entity),
