@@ -46,7 +46,18 @@ async function unavailable(request: FastifyRequest, reply: FastifyReply, busy: b
  */
 async function answeredRefusal(error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
   // Answers through `reply` and says whether it did (a reply is thenable, so it is never returned from here).
-  const rerender = request.routeOptions?.config?.form
+  const form = request.routeOptions?.config?.form
+  // The form's page may itself fail (what it was about is gone, or not for this reader): that failure is
+  // answered like any other error, without trying the form again.
+  const rerender: typeof form = form
+    ? async (...args) => {
+        try {
+          return await form(...args)
+        } catch (failure) {
+          return answerError(failure as FastifyError, request, reply, false)
+        }
+      }
+    : undefined
   if (error instanceof RuleError) {
     if (rerender) await rerender(request, reply.code(error.status), error.errors, error)
     else if (isHtmxPartialRequest(request))
@@ -72,6 +83,48 @@ async function answeredRefusal(error: FastifyError, request: FastifyRequest, rep
 }
 
 /**
+ * Every error's answer. `refusals` false: a refused form is not shown again (its page is what failed).
+ */
+async function answerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, refusals = true) {
+  const trouble = databaseTrouble(error) ?? databaseTrouble(error.cause)
+  if (trouble) {
+    request.log.warn({ err: error, url: request.url, method: request.method }, `database ${trouble}`)
+    return unavailable(request, reply, trouble === 'busy')
+  }
+  if (refusals && (await answeredRefusal(error, request, reply))) return reply
+  const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500
+  if (status >= 500) {
+    request.log.error({ err: error, url: request.url, method: request.method }, 'request failed')
+    if (isHtmxPartialRequest(request)) {
+      return htmxError(reply, 500, 'Something went wrong and nothing was changed. Try again in a moment.')
+    }
+    return reply.code(500).page('errors/500', { title: 'Something went wrong' })
+  }
+  if (error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET') {
+    if (isHtmxPartialRequest(request)) {
+      return htmxError(reply, 403, 'Your page has expired and nothing was changed. Reload the page, then try again.')
+    }
+    return reply.code(403).page('errors/csrf', { title: 'This form has expired' })
+  }
+  if (status === 404) {
+    if (isHtmxPartialRequest(request)) return htmxError(reply, 404, 'That no longer exists.')
+    return reply.code(404).page('errors/404', { title: 'Page not found' })
+  }
+  if (status === 429) {
+    return reply.code(429).page('errors/too-many', { title: 'Too many attempts' })
+  }
+  const problems = error.validation
+    ? describeInputErrors(error.validation, error.validationContext)
+    : status === 415
+      ? ['This address takes only the form it belongs to: send it from its page in KYC Desk.']
+      : []
+  if (isHtmxPartialRequest(request)) {
+    return htmxError(reply, status, `Nothing was changed: ${problems[0] ?? 'the request could not be understood'}.`)
+  }
+  return reply.code(status).page('errors/bad-request', { title: 'The request could not be understood', problems })
+}
+
+/**
  * Error pages that never show a stack trace or an internal message. 5xx are logged with the request's
  * context; 4xx raised by plugins (CSRF, rate limit, bad input) get a page saying what to do.
  */
@@ -79,48 +132,7 @@ export default fp(
   async (app) => {
     app.setNotFoundHandler(async (_request, reply) => reply.code(404).page('errors/404', { title: 'Page not found' }))
 
-    app.setErrorHandler(async (error: FastifyError, request, reply) => {
-      const trouble = databaseTrouble(error) ?? databaseTrouble(error.cause)
-      if (trouble) {
-        request.log.warn({ err: error, url: request.url, method: request.method }, `database ${trouble}`)
-        return unavailable(request, reply, trouble === 'busy')
-      }
-      if (await answeredRefusal(error, request, reply)) return reply
-      const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500
-      if (status >= 500) {
-        request.log.error({ err: error, url: request.url, method: request.method }, 'request failed')
-        if (isHtmxPartialRequest(request)) {
-          return htmxError(reply, 500, 'Something went wrong and nothing was changed. Try again in a moment.')
-        }
-        return reply.code(500).page('errors/500', { title: 'Something went wrong' })
-      }
-      if (error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET') {
-        if (isHtmxPartialRequest(request)) {
-          return htmxError(
-            reply,
-            403,
-            'Your page has expired and nothing was changed. Reload the page, then try again.',
-          )
-        }
-        return reply.code(403).page('errors/csrf', { title: 'This form has expired' })
-      }
-      if (status === 404) {
-        if (isHtmxPartialRequest(request)) return htmxError(reply, 404, 'That no longer exists.')
-        return reply.code(404).page('errors/404', { title: 'Page not found' })
-      }
-      if (status === 429) {
-        return reply.code(429).page('errors/too-many', { title: 'Too many attempts' })
-      }
-      const problems = error.validation
-        ? describeInputErrors(error.validation, error.validationContext)
-        : status === 415
-          ? ['This address takes only the form it belongs to: send it from its page in KYC Desk.']
-          : []
-      if (isHtmxPartialRequest(request)) {
-        return htmxError(reply, status, `Nothing was changed: ${problems[0] ?? 'the request could not be understood'}.`)
-      }
-      return reply.code(status).page('errors/bad-request', { title: 'The request could not be understood', problems })
-    })
+    app.setErrorHandler(async (error: FastifyError, request, reply) => answerError(error, request, reply))
   },
   { name: 'errors', dependencies: ['render'] },
 )
