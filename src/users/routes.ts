@@ -8,7 +8,7 @@ import {
 } from '../access/permissions.js'
 import { whyNotManageUser } from '../access/users.js'
 import { FormErrors, text } from '../forms/form-errors.js'
-import { type FormRerender, RuleError } from '../forms/rule-error.js'
+import type { FormRerender } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { allValues, pageNumber, signedInUser, withQuery } from '../http/params.js'
 import { fields, formBody, MAX_PARAM, many, one, query } from '../http/schemas.js'
@@ -86,10 +86,7 @@ export default async function userRoutes(app: FastifyInstance) {
     },
     async (request, reply) => {
       const values = newUserValues(request.body)
-      const keys = values.permissions.filter(isPermissionKey)
-      if (keys.length !== values.permissions.length)
-        throw new RuleError('permissions', 'Choose permissions from the list')
-      const user = await createUser(app.db, requestActor(request), values, keys)
+      const user = await createUser(app.db, requestActor(request), values, values.permissions)
       reply.flash({
         kind: 'success',
         text: `${user.name} was added. An invitation to set a password was sent to ${user.email}.`,

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { PERMISSION_KEYS, type PermissionKey, permissionLabel } from '../access/permissions.js'
+import { isPermissionKey, PERMISSION_KEYS, type PermissionKey, permissionLabel } from '../access/permissions.js'
 import { type ManagedAccount, permissionSwitchRefusal, whyNotManageUser } from '../access/users.js'
 import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
@@ -138,16 +138,15 @@ export interface UserDetails {
   email: string
 }
 
-/** Refuses a user's name and email when they are missing or not what they should be. */
-function assertValidDetails(values: UserDetails): void {
-  const errors = new FormErrors()
+/** The problems of a user's name and email (missing, too long, not an address), added to `errors`. */
+function detailsErrors(values: UserDetails, errors = new FormErrors()): FormErrors {
   if (!values.name) errors.add('name', 'Enter the name')
   else if (values.name.length > 200) errors.add('name', 'Enter a name of at most 200 characters')
   if (!values.email) errors.add('email', 'Enter the email address')
   else if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(values.email) || values.email.length > 254) {
     errors.add('email', 'Enter an email address like name@example.com')
   }
-  RuleError.throwIf(errors)
+  return errors
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -156,8 +155,12 @@ function isUniqueViolation(error: unknown): boolean {
 const EMAIL_TAKEN = 'This email address is already used by another account'
 
 /** Adds a user with their first permissions and sends the invitation, all in one transaction. */
-export async function createUser(db: Db, actor: Actor, details: UserDetails, permissions: PermissionKey[]) {
-  assertValidDetails(details)
+export async function createUser(db: Db, actor: Actor, details: UserDetails, chosen: readonly string[]) {
+  const permissions = chosen.filter(isPermissionKey)
+  // Every problem of the form at once: those of the name and email, and an unknown permission.
+  const errors = detailsErrors(details)
+  if (permissions.length !== chosen.length) errors.add('permissions', 'Choose permissions from the list')
+  RuleError.throwIf(errors)
   assertMaySwitch(actor, { name: details.name, granted: [] }, permissions)
   try {
     return await db.transaction(async (trx) => {
@@ -190,7 +193,7 @@ export async function createUser(db: Db, actor: Actor, details: UserDetails, per
 }
 
 export async function updateDetails(db: Db, actor: Actor, userId: string, details: UserDetails) {
-  assertValidDetails(details)
+  RuleError.throwIf(detailsErrors(details))
   try {
     return await changeUser(db, actor, userId, async (trx, target) => {
       assertMayManage(actor, target)

@@ -70,6 +70,10 @@ t.test('a user manager adds a user, who accepts the invitation once and signs in
   t.match(bad.body, '<a href="#email">Enter an email address like name@example.com</a>')
   t.match(bad.body, 'value="not-an-email"', 'what was typed is kept')
   t.match(bad.body, /id="new-perm-read_data" name="permissions" value="read_data" checked/)
+  const allAtOnce = await v.post('/settings/users', { name: '', email: 'x@example.test', permissions: ['no_such'] })
+  t.equal(allAtOnce.statusCode, 422)
+  t.match(allAtOnce.body, '<a href="#name">Enter the name</a>', 'every problem of the form at once: the name…')
+  t.match(allAtOnce.body, '<a href="#permissions">Choose permissions from the list</a>', '…and the permission')
 
   const escalate = await v.post('/settings/users', {
     name: 'Eve',
