@@ -1,7 +1,7 @@
 import t from 'tap'
+import { accountRecord, mainText, signInByKeyboard } from '../browser/flows.js'
 import { browserSuite } from '../helpers/browser.js'
 import { aCompany, aUser } from '../helpers/factories.js'
-import { accountRecord, mainText, signInByKeyboard } from './flows.js'
 
 const suite = await browserSuite(t)
 

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { loadConfig } from '../../src/config.js'
+import { loadConfig } from '../src/config.js'
 
 t.test('defaults: port 3000, embedded database, a session secret generated once under the data folder', async (t) => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'kyc-config-'))

@@ -1,9 +1,9 @@
 import t from 'tap'
 import type { PermissionKey } from '../../src/access/permissions.js'
+import { checkSwapped, follow, lastEmailTo, mainText, signInByKeyboard, statusText } from '../browser/flows.js'
 import { Visitor } from '../helpers/app.js'
 import { type BrowserSession, browserSuite } from '../helpers/browser.js'
 import { aCompany, aUser, type User } from '../helpers/factories.js'
-import { checkSwapped, follow, lastEmailTo, mainText, signInByKeyboard, statusText } from './flows.js'
 
 const suite = await browserSuite(t)
 

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
+import { checkSwapped, follow, mainText, signInByKeyboard, statusText } from '../browser/flows.js'
 import { PDF_BYTES } from '../helpers/app.js'
 import { type BrowserSession, browserSuite } from '../helpers/browser.js'
 import { anEntity } from '../helpers/entities.js'
 import { aCompany, aUser } from '../helpers/factories.js'
-import { checkSwapped, follow, mainText, signInByKeyboard, statusText } from './flows.js'
 
 const suite = await browserSuite(t)
 

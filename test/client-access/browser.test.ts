@@ -1,8 +1,8 @@
 import t from 'tap'
+import { checkDialog, follow, lastEmailTo, mainText, signInByKeyboard, statusText } from '../browser/flows.js'
 import { type BrowserSession, browserSuite } from '../helpers/browser.js'
 import { anEntity } from '../helpers/entities.js'
 import { aCompany, aUser, type Company, type User } from '../helpers/factories.js'
-import { checkDialog, follow, lastEmailTo, mainText, signInByKeyboard, statusText } from './flows.js'
 
 const suite = await browserSuite(t)
 
