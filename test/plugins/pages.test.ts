@@ -2,17 +2,6 @@ import t from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
 import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
 
-t.test('/healthz checks the database', async (t) => {
-  const { app, db } = await testApp(t)
-  const ok = await app.inject({ url: '/healthz' })
-  t.equal(ok.statusCode, 200)
-  t.same(ok.json(), { status: 'ok', database: 'ok' })
-  await db.destroy()
-  const down = await app.inject({ url: '/healthz' })
-  t.equal(down.statusCode, 503)
-  t.same(down.json(), { status: 'unavailable', database: 'not answering' })
-})
-
 t.test('error pages never show a stack trace or an internal message', async (t) => {
   const { app, db, logs } = await testApp(t, {}, (app) => {
     app.get('/test/boom', { config: { access: 'authenticated' } }, async () => {
