@@ -1,8 +1,8 @@
 import t from 'tap'
 import { checkDialog, follow, lastEmailTo, mainText, signInByKeyboard, statusText } from '../browser/flows.js'
 import { type BrowserSession, browserSuite } from '../helpers/browser.js'
-import { anEntity } from '../helpers/entities.js'
-import { aCompany, aUser, type Company, type User } from '../helpers/factories.js'
+import { anEntity, initialiseSharing } from '../helpers/entities.js'
+import { aCompany, aGroup, aShare, aUser, clientAccessOn } from '../helpers/factories.js'
 
 const suite = await browserSuite(t)
 
@@ -15,27 +15,21 @@ if (suite) {
   // Another firm with a group of the same name and a user who must never be offered as a member.
   const otherFirm = await aCompany(db, 'Elsewhere LLP')
   const outsider = await aUser(db, { company: otherFirm, permissions: ['read_data'], name: 'Mia Chen (Elsewhere)' })
-  await db('groups').insert({ company_id: otherFirm.id, name: 'Audit team' })
+  await aGroup(db, { company: otherFirm, name: 'Audit team' })
 
-  /** A firm of three: an administrator, a staff member and a group member, and two clients. */
-  const aFirm = async (s: BrowserSession, settings: Record<string, boolean> = {}) => {
+  /**
+   * A firm of three: an administrator, a staff member and a group member, and two clients; client access
+   * off, or on with these options.
+   */
+  const aFirm = async (s: BrowserSession, opts: { clientAccess?: Parameters<typeof clientAccessOn>[2] } = {}) => {
     const company = await aCompany(db, `Juniper Partners ${tag(s)}`)
-    if (Object.keys(settings).length > 0) await db('companies').where({ id: company.id }).update(settings)
+    if (opts.clientAccess) await clientAccessOn(db, company, opts.clientAccess)
     const admin = await aUser(db, { company, permissions: ['system_administrator'], name: 'Ada Brennan' })
     const staff = await aUser(db, { company, permissions: ['read_data'], name: 'Sam Ortiz' })
     const member = await aUser(db, { company, permissions: ['read_data'], name: 'Mia Chen' })
     const juniper = await anEntity(db, { company, owner: admin, name: 'Juniper Holdings' })
     const cedar = await anEntity(db, { company, owner: admin, name: 'Cedar Ltd' })
     return { company, admin, staff, member, juniper, cedar }
-  }
-  const aGroup = async (company: Company, name: string, members: User[]) => {
-    const [group] = await db('groups').insert({ company_id: company.id, name }).returning('id')
-    if (members.length > 0) {
-      await db('group_members').insert(
-        members.map((m) => ({ company_id: company.id, group_id: group.id, user_id: m.id })),
-      )
-    }
-    return group.id as string
   }
   /** Who a client is shared with, by name: what the database holds, free of ids. */
   const sharesOf = async (entity: { id: string }) =>
@@ -128,10 +122,10 @@ if (suite) {
   await suite.flow(
     'a staff member without access requests it; an administrator grants it from the email',
     async (s, t) => {
-      const firm = await aFirm(s, { client_access_enabled: true, allow_access_requests: true })
+      const firm = await aFirm(s, { clientAccess: { allowAccessRequests: true } })
       const { admin, staff, juniper, cedar } = firm
-      await db('entities').whereIn('id', [juniper.id, cedar.id]).update({ sharing_initialised: true })
-      await db('client_shares').insert({ company_id: firm.company.id, entity_id: cedar.id, whole_company: true })
+      await initialiseSharing(db, juniper, cedar)
+      await aShare(db, { company: firm.company, client: cedar, wholeCompany: true })
 
       await signInByKeyboard(s, t, staff)
       await follow(s, 'link', 'Client relationships')
@@ -188,10 +182,10 @@ if (suite) {
   )
 
   await suite.flow('an administrator deletes a group after its confirmation', async (s, t) => {
-    const firm = await aFirm(s, { client_access_enabled: true })
-    const group = await aGroup(firm.company, 'Audit team', [firm.staff, firm.member])
-    await db('entities').where({ id: firm.juniper.id }).update({ sharing_initialised: true })
-    await db('client_shares').insert({ company_id: firm.company.id, entity_id: firm.juniper.id, group_id: group })
+    const firm = await aFirm(s, { clientAccess: {} })
+    const group = await aGroup(db, { company: firm.company, name: 'Audit team', members: [firm.staff, firm.member] })
+    await initialiseSharing(db, firm.juniper)
+    await aShare(db, { company: firm.company, client: firm.juniper, group })
     await signInByKeyboard(s, t, firm.admin)
     await follow(s, 'link', 'Client access')
     await s.check(t, settingsPage)
@@ -215,7 +209,7 @@ if (suite) {
       await s.check(t, { title, h1: title, status: 200 })
       t.match(await mainText(s), impact, 'the page states the impact')
     }
-    t.ok(await db('groups').where({ id: group }).first(), 'nothing deleted yet')
+    t.ok(await db('groups').where({ id: group.id }).first(), 'nothing deleted yet')
     await follow(s, 'button', 'Delete the group')
     await s.check(t, settingsPage)
     t.equal(await statusText(s), 'The group Audit team was deleted, with its access to clients.', 'confirmed')

@@ -1,14 +1,24 @@
 import t, { type Test } from 'tap'
 import { runDueDigests } from '../../src/client-access/digest.js'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
-import { anEntity, entityVersion } from '../helpers/entities.js'
-import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+import { aDocument, anEntity, changeEntity, entityVersion, toRecycleBin } from '../helpers/entities.js'
+import {
+  addToGroup,
+  aGroup,
+  aShare,
+  aUser,
+  digestAt,
+  grant,
+  PASSWORD,
+  shareAllClients,
+  twoCompanies,
+  unshareAll,
+} from '../helpers/factories.js'
+import { backdateAudit, crashedDigestRuns } from '../helpers/time.js'
 
 async function setup(t: Test) {
   const ctx = await testApp(t)
-  const company = await aCompany(ctx.db, 'Alpha Advisers')
-  const other = await aCompany(ctx.db, 'Beta Bank')
-  const admin = await aUser(ctx.db, { company, name: 'Ada Admin', permissions: ['system_administrator'] })
+  const { company, other, admin, foreigner } = await twoCompanies(ctx.db)
   const owner = await aUser(ctx.db, { company, name: 'Owen Owner', permissions: ['edit_entities'] })
   const alice = await aUser(ctx.db, {
     company,
@@ -16,7 +26,6 @@ async function setup(t: Test) {
     permissions: ['read_data', 'download_entity_documents'],
   })
   const bob = await aUser(ctx.db, { company, name: 'Bob Broker', permissions: ['read_data'] })
-  const foreigner = await aUser(ctx.db, { company: other, name: 'Fay Foreign', permissions: ['system_administrator'] })
   const client = await anEntity(ctx.db, { company, owner, name: 'Secret Holdings Ltd', kind: 'organisation' })
   const open = await anEntity(ctx.db, { company, owner, name: 'Open Bakery Ltd', kind: 'organisation' })
   const v = async (user: { email: string }) => {
@@ -53,7 +62,7 @@ t.test('switching client access on changes nobody’s access; off keeps everythi
   t.equal(audit.actor_user_id, admin.id)
 
   // Restrict one client, then switch off and on again.
-  await db('client_shares').where({ entity_id: client.id }).delete()
+  await unshareAll(db, client)
   t.equal((await aliceBrowser.get(`/entities/${client.id}`)).statusCode, 403)
   const a = await v(admin)
   await a.get('/settings/client-access')
@@ -68,34 +77,34 @@ t.test('switching client access on changes nobody’s access; off keeps everythi
 t.test('each of the six ways to have access, and nothing else', async (t) => {
   const { db, company, admin, owner, alice, bob, client, v, enable } = await setup(t)
   await enable()
-  await db('client_shares').where({ entity_id: client.id }).delete()
+  await unshareAll(db, client)
   const status = async (user: { email: string }) => (await (await v(user)).get(`/entities/${client.id}`)).statusCode
   t.equal(await status(alice), 403, 'no path: refused')
   t.equal(await status(admin), 200, '1. administrators always')
   t.equal(await status(owner), 200, '2. the owner')
-  await db('users').where({ id: alice.id }).update({ share_all_clients: true })
+  await shareAllClients(db, alice)
   t.equal(await status(alice), 200, '3. share all clients with this user')
-  await db('users').where({ id: alice.id }).update({ share_all_clients: false })
-  await db('client_shares').insert({ company_id: company.id, entity_id: client.id, whole_company: true })
+  await shareAllClients(db, alice, false)
+  await aShare(db, { company, client, wholeCompany: true })
   t.equal(await status(bob), 200, '4. the whole company')
-  await db('client_shares').where({ entity_id: client.id }).delete()
-  await db('client_shares').insert({ company_id: company.id, entity_id: client.id, user_id: bob.id })
+  await unshareAll(db, client)
+  await aShare(db, { company, client, user: bob })
   t.equal(await status(bob), 200, '5. shared with the user')
   t.equal(await status(alice), 403, 'but not with another user')
-  const [group] = await db('groups').insert({ company_id: company.id, name: 'Audit team' }).returning('id')
-  await db('client_shares').insert({ company_id: company.id, entity_id: client.id, group_id: group.id })
+  const group = await aGroup(db, { company, name: 'Audit team' })
+  await aShare(db, { company, client, group })
   t.equal(await status(alice), 403, 'a group she is not in')
-  await db('group_members').insert({ company_id: company.id, group_id: group.id, user_id: alice.id })
+  await addToGroup(db, group, alice)
   t.equal(await status(alice), 200, '6. a group she is a member of')
 })
 
 t.test(
   'without access: the list shows the name and “No access” only; every client-scoped route is refused',
   async (t) => {
-    const { app, db, admin, alice, client, v, enable } = await setup(t)
+    const { app, db, alice, client, v, enable } = await setup(t)
     await enable()
-    await db('client_shares').where({ entity_id: client.id }).delete()
-    await db('entities').where({ id: client.id }).update({ status: 'serviced_client', notes: 'confidential' })
+    await unshareAll(db, client)
+    await changeEntity(db, client, { status: 'serviced_client', notes: 'confidential' })
     const a = await v(alice)
     const list = await a.get('/entities')
     const text = visibleText(list.body)
@@ -137,19 +146,13 @@ t.test(
         r.method !== 'HEAD',
     )
     const fill = (url: string) => url.replace(':id', client.id).replace(/:\w+/g, '00000000-0000-0000-0000-000000000000')
-    await db('user_permissions').insert(
-      [
-        'edit_entities',
-        'upload_entity_documents',
-        'delete_entities',
-        'delete_entity_service_relationships',
-        'permanently_delete_documents',
-      ].map((permission) => ({
-        company_id: (admin as { companyId: string }).companyId,
-        user_id: alice.id,
-        permission,
-      })),
-    )
+    await grant(db, alice, [
+      'edit_entities',
+      'upload_entity_documents',
+      'delete_entities',
+      'delete_entity_service_relationships',
+      'permanently_delete_documents',
+    ])
     for (const route of routes) {
       await a.get('/')
       const res = await a.send(route.method, fill(route.url), {
@@ -167,7 +170,7 @@ t.test(
 t.test('sharing options: who may share what', async (t) => {
   const { db, admin, owner, alice, bob, client, v, enable } = await setup(t)
   await enable()
-  await db('client_shares').where({ entity_id: client.id }).delete()
+  await unshareAll(db, client)
 
   const o = await v(owner)
   const page = await o.get(`/entities/${client.id}/sharing`)
@@ -245,7 +248,7 @@ t.test(
     const changed = await db('audit_log').where({ action: 'group.changed', target_id: group.id }).first()
     t.same(changed.after.removed, [bob.id])
 
-    await db('client_shares').where({ entity_id: client.id }).delete()
+    await unshareAll(db, client)
     await a.get(`/entities/${client.id}/sharing`)
     await a.post(`/entities/${client.id}/sharing/add`, { share_with: `group:${group.id}` })
     t.equal((await (await v(alice)).get(`/entities/${client.id}`)).statusCode, 200)
@@ -270,13 +273,10 @@ t.test(
   async (t) => {
     const { db, company, admin, owner, alice, bob, client, v, enable } = await setup(t)
     await enable()
-    await db('client_shares').where({ entity_id: client.id }).delete()
-    const [group] = await db('groups').insert({ company_id: company.id, name: 'Onboarding' }).returning('id')
-    await db('group_members').insert({ company_id: company.id, group_id: group.id, user_id: bob.id })
-    await db('client_shares').insert([
-      { company_id: company.id, entity_id: client.id, group_id: group.id },
-      { company_id: company.id, entity_id: client.id, user_id: admin.id },
-    ])
+    await unshareAll(db, client)
+    const group = await aGroup(db, { company, name: 'Onboarding', members: [bob] })
+    await aShare(db, { company, client, group })
+    await aShare(db, { company, client, user: admin })
 
     const a = await v(alice)
     const off = visibleText((await a.get(`/entities/${client.id}/sharing`)).body)
@@ -352,7 +352,7 @@ t.test(
 t.test('the daily digest: activity on accessible clients, opt-outs left out, never twice', async (t) => {
   const { db, company, admin, alice, bob, client, open, v, enable } = await setup(t)
   await enable()
-  await db('client_shares').where({ entity_id: client.id }).delete()
+  await unshareAll(db, client)
   const ad = await v(admin)
   await ad.get(`/entities/${client.id}/edit`)
   await ad.post(`/entities/${client.id}`, {
@@ -378,15 +378,11 @@ t.test('the daily digest: activity on accessible clients, opt-outs left out, nev
     'Bob unticked Receive daily digest',
   )
 
-  await db('companies').where({ id: company.id }).update({ digest_hour: 7, time_zone: 'Europe/London' })
+  await digestAt(db, company, { hour: 7, timeZone: 'Europe/London' })
   const before = new Date('2030-06-01T05:30:00Z') // 06:30 in London (summer time): not yet
   const at = new Date('2030-06-01T06:05:00Z') // 07:05 in London
   // Make the activity fall within the last day of `at`.
-  await db.raw('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete')
-  await db('audit_log')
-    .whereIn('target_id', [client.id, open.id])
-    .update({ created_at: new Date('2030-05-31T12:00:00Z') })
-  await db.raw('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_delete')
+  await backdateAudit(db, [client, open], new Date('2030-05-31T12:00:00Z'))
   t.equal(await runDueDigests(db, 'http://kyc.test', before), 0, 'before the hour: nothing')
   const [first, second] = await Promise.all([
     runDueDigests(db, 'http://kyc.test', at),
@@ -398,7 +394,7 @@ t.test('the daily digest: activity on accessible clients, opt-outs left out, nev
     0,
     'later the same day: nothing more',
   )
-  await db('digest_runs').update({ finished_at: null, started_at: new Date('2030-06-01T06:05:00Z') })
+  await crashedDigestRuns(db, new Date('2030-06-01T06:05:00Z'))
   t.equal(
     await runDueDigests(db, 'http://kyc.test', new Date('2030-06-01T07:00:00Z')),
     0,
@@ -417,34 +413,22 @@ t.test('the daily digest: activity on accessible clients, opt-outs left out, nev
 t.test('the recycle bin under client access: only accessible clients are listed, restored or purged', async (t) => {
   const { app, db, company, owner, alice, client, open, v, enable } = await setup(t)
   await enable()
-  await db('client_shares').where({ entity_id: client.id }).delete()
-  await db('user_permissions').insert(
-    ['permanently_delete_restore_entities', 'permanently_delete_documents'].map((permission) => ({
-      company_id: company.id,
-      user_id: alice.id,
-      permission,
-    })),
-  )
+  await unshareAll(db, client)
+  await grant(db, alice, ['permanently_delete_restore_entities', 'permanently_delete_documents'])
   // The restricted client and the open one each have a deleted document; then both clients are deleted too,
   // except that a third, open client keeps its deleted document in the bin.
   const kept = await anEntity(db, { company, owner, name: 'Kept Open Ltd', kind: 'organisation' })
-  await db('client_shares').insert({ company_id: company.id, entity_id: kept.id, whole_company: true })
+  await aShare(db, { company, client: kept, wholeCompany: true })
   const secretKeep = await anEntity(db, { company, owner, name: 'Secret Keeper Ltd', kind: 'organisation' })
-  const document = (entityId: string, name: string) => ({
-    company_id: company.id,
-    entity_id: entityId,
-    original_name: name,
-    media_type: 'application/pdf',
-    size_bytes: 10,
-    sha256: '0'.repeat(64),
-    storage_key: `${entityId}/${name}`,
-    uploaded_by: owner.id,
-    deleted_at: new Date(),
-    deleted_by: owner.id,
+  const secretDoc = await aDocument(db, {
+    company,
+    client: secretKeep,
+    uploadedBy: owner,
+    name: 'secret.pdf',
+    deleted: true,
   })
-  const [secretDoc] = await db('documents').insert(document(secretKeep.id, 'secret.pdf')).returning('id')
-  const [openDoc] = await db('documents').insert(document(kept.id, 'open.pdf')).returning('id')
-  await db('entities').whereIn('id', [client.id, open.id]).update({ deleted_at: new Date(), deleted_by: owner.id })
+  const openDoc = await aDocument(db, { company, client: kept, uploadedBy: owner, name: 'open.pdf', deleted: true })
+  await toRecycleBin(db, owner, client, open)
 
   const a = await v(alice)
   const bin = visibleText((await a.get('/recycle-bin')).body)

@@ -5,7 +5,7 @@ import { type LaneStatement, READ_LANE_APPLICATION_NAME } from '../../src/db/rea
 import { testApp, testConfig, Visitor, visibleText } from '../helpers/app.js'
 import { testDatabase } from '../helpers/database.js'
 import { anEntity } from '../helpers/entities.js'
-import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+import { aCompany, aGroup, aShare, aUser, PASSWORD, unshareAll } from '../helpers/factories.js'
 
 /** Every statement `db` sends from now on, on knex's pool (its `query` event) and on its read lane. */
 function watchStatements(t: Test, db: Db) {
@@ -139,20 +139,19 @@ t.test('the client list costs the same statements for 2 clients as for 60 (no qu
 
   const small = await measure()
   // 58 more, shared every which way: whole company, directly, through a group, or not at all.
-  const [group] = await db('groups').insert({ company_id: company.id, name: 'Readers' }).returning('id')
-  await db('group_members').insert({ company_id: company.id, group_id: group.id, user_id: reader.id })
+  const group = await aGroup(db, { company, name: 'Readers', members: [reader] })
   for (let i = 0; i < 58; i++) {
     const client = await anEntity(db, { company, owner: admin, name: `Client ${String(i).padStart(2, '0')}` })
     const share =
       i % 4 === 0
-        ? { whole_company: true }
+        ? { wholeCompany: true as const }
         : i % 4 === 1
-          ? { user_id: reader.id }
+          ? { user: reader }
           : i % 4 === 2
-            ? { group_id: group.id }
+            ? { group }
             : undefined
-    await db('client_shares').where({ entity_id: client.id }).delete()
-    if (share) await db('client_shares').insert({ company_id: company.id, entity_id: client.id, ...share })
+    await unshareAll(db, client)
+    if (share) await aShare(db, { company, client, ...share })
   }
   const large = await measure()
 
