@@ -1,19 +1,16 @@
 import t from 'tap'
 import { listAudit } from '../../src/audit/queries.js'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
-import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+import { aCompany, anAuditRow, aUser, PASSWORD, twoCompanies } from '../helpers/factories.js'
 
 /** The audit table's text, without the filter form (whose options name every action). */
 const entries = (html: string) => visibleText(html).split('Before After Address')[1] ?? ''
 
 t.test('administrators read the audit trail, filtered; nobody can change it', async (t) => {
   const { app, db } = await testApp(t)
-  const company = await aCompany(db, 'Alpha Advisers')
-  const other = await aCompany(db, 'Beta Bank')
-  const admin = await aUser(db, { company, name: 'Ada Admin', permissions: ['system_administrator'] })
+  const { company, admin, foreigner: foreignAdmin } = await twoCompanies(db)
   const clerk = await aUser(db, { company, name: 'Cal Clerk', permissions: ['read_data'] })
   const manager = await aUser(db, { company, name: 'Mia Manager', permissions: ['manage_user_accounts', 'read_data'] })
-  const foreignAdmin = await aUser(db, { company: other, name: 'Fay Foreign', permissions: ['system_administrator'] })
   await new Visitor(app).login(foreignAdmin.email, PASSWORD)
 
   const v = new Visitor(app)
@@ -60,7 +57,7 @@ t.test('the audit filter’s days are UTC days, whatever the database session’
   const { db } = await testApp(t)
   const company = await aCompany(db, 'Gamma Trust')
   const late = new Date('2026-03-01T23:30:00Z')
-  await db('audit_log').insert({ company_id: company.id, action: 'auth.login', created_at: late })
+  await anAuditRow(db, { company, action: 'auth.login', createdAt: late })
   const filters = { actor: '', target: '', action: '', page: 1 }
   // Kiritimati is UTC+14: in its local time this row is already on 2 March.
   for (const zone of ['UTC', 'Pacific/Kiritimati', 'America/Los_Angeles']) {

@@ -1,16 +1,13 @@
 import t, { type Test } from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
-import { anEntity, entityVersion } from '../helpers/entities.js'
-import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+import { anEntity, changeEntity, entityVersion } from '../helpers/entities.js'
+import { aUser, grant, PASSWORD, twoCompanies } from '../helpers/factories.js'
 
 async function setup(t: Test) {
   const ctx = await testApp(t)
-  const company = await aCompany(ctx.db, 'Alpha Advisers')
-  const other = await aCompany(ctx.db, 'Beta Bank')
-  const admin = await aUser(ctx.db, { company, name: 'Ada Admin', permissions: ['system_administrator'] })
+  const { company, other, admin, foreigner } = await twoCompanies(ctx.db)
   const editor = await aUser(ctx.db, { company, name: 'Eli Editor', permissions: ['edit_entities'] })
   const reader = await aUser(ctx.db, { company, name: 'Rui Reader', permissions: ['read_data'] })
-  const foreigner = await aUser(ctx.db, { company: other, name: 'Fay Foreign', permissions: ['system_administrator'] })
   return { ...ctx, company, other, admin, editor, reader, foreigner }
 }
 
@@ -23,8 +20,9 @@ const names = (html: string) =>
 
 t.test('the list pages through client relationships 50 at a time, by links and by htmx', async (t) => {
   const { app, db, company, other, reader, admin, foreigner } = await setup(t)
+  const clients = []
   for (let i = 0; i < 120; i++)
-    await anEntity(db, { company, owner: admin, name: `Client ${String(i).padStart(3, '0')}` })
+    clients.push(await anEntity(db, { company, owner: admin, name: `Client ${String(i).padStart(3, '0')}` }))
   await anEntity(db, { company, owner: admin, name: 'Client 999 deleted', deleted: true })
   await anEntity(db, { company: other, owner: foreigner, name: 'Client 000 of Beta' })
 
@@ -65,9 +63,10 @@ t.test('the list pages through client relationships 50 at a time, by links and b
   t.same(names(partial.body), ['Client 005'])
   t.equal(partial.headers.vary, 'HX-Request')
 
-  await db('entities')
-    .where({ name: 'Client 042' })
-    .update({ updated_at: db.raw("now() + interval '1 hour'"), status: 'former_client' })
+  await changeEntity(db, clients[42] as { id: string }, {
+    updatedAt: db.raw("now() + interval '1 hour'"),
+    status: 'former_client',
+  })
   t.equal(names((await v.get('/entities?sort=changed')).body)[0], 'Client 042', 'sort by last change')
   t.same(names((await v.get('/entities?status=former_client')).body), ['Client 042'])
   t.same(names((await v.get('/entities?kind=organisation')).body), [])
@@ -179,11 +178,7 @@ t.test('editing: Serviced client needs Set Serviced Clients; changes audited bef
     legal_form: 'Private limited company',
   })
 
-  await db('user_permissions').insert({
-    company_id: company.id,
-    user_id: editor.id,
-    permission: 'set_serviced_clients',
-  })
+  await grant(db, editor, ['set_serviced_clients'])
   await v.get(`/entities/${entity.id}/edit`)
   t.equal(
     (

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
 import { anEntity } from '../helpers/entities.js'
-import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+import { aCompany, aService, aUser, PASSWORD } from '../helpers/factories.js'
 
 t.test(
   'administrators keep the service catalogue; allocations need Edit Entities; removal its own permission',
@@ -13,9 +13,7 @@ t.test(
     const editor = await aUser(db, { company, permissions: ['edit_entities'] })
     const remover = await aUser(db, { company, permissions: ['delete_entity_service_relationships'] })
     const entity = await anEntity(db, { company, owner: admin, name: 'Serviced Ltd' })
-    const [foreignService] = await db('services')
-      .insert({ company_id: other.id, name: 'Beta audit', risk_level: 'low' })
-      .returning('id')
+    const foreignService = await aService(db, { company: other, name: 'Beta audit', riskLevel: 'low' })
 
     const a = new Visitor(app)
     await a.login(admin.email, PASSWORD)

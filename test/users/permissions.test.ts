@@ -1,19 +1,16 @@
 import t, { type Test } from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
-import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+import { aUser, PASSWORD, twoCompanies } from '../helpers/factories.js'
 
 async function setup(t: Test) {
   const ctx = await testApp(t)
-  const company = await aCompany(ctx.db, 'Alpha Advisers')
-  const other = await aCompany(ctx.db, 'Beta Bank')
-  const admin = await aUser(ctx.db, { company, name: 'Ada Admin', permissions: ['system_administrator'] })
+  const { company, admin, foreigner } = await twoCompanies(ctx.db, { foreigner: ['read_data'] })
   const manager = await aUser(ctx.db, {
     company,
     name: 'Mia Manager',
     permissions: ['manage_user_accounts', 'edit_entities', 'upload_entity_documents'],
   })
   const clerk = await aUser(ctx.db, { company, name: 'Cal Clerk', permissions: ['read_data'] })
-  const foreigner = await aUser(ctx.db, { company: other, name: 'Fay Foreign', permissions: ['read_data'] })
   return { ...ctx, company, admin, manager, clerk, foreigner }
 }
 

@@ -1,19 +1,17 @@
 import t, { type Test } from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
-import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+import { aUser, deactivate, PASSWORD, twoCompanies } from '../helpers/factories.js'
+import { expireInvitations } from '../helpers/time.js'
 
 async function setup(t: Test) {
   const ctx = await testApp(t)
-  const company = await aCompany(ctx.db, 'Alpha Advisers')
-  const other = await aCompany(ctx.db, 'Beta Bank')
-  const admin = await aUser(ctx.db, { company, name: 'Ada Admin', permissions: ['system_administrator'] })
+  const { company, other, admin, foreigner } = await twoCompanies(ctx.db, { foreigner: ['read_data'] })
   const manager = await aUser(ctx.db, {
     company,
     name: 'Mia Manager',
     permissions: ['manage_user_accounts', 'read_data', 'edit_entities'],
   })
   const reader = await aUser(ctx.db, { company, name: 'Rui Reader', permissions: ['read_data'] })
-  const foreigner = await aUser(ctx.db, { company: other, name: 'Fay Foreign', permissions: ['read_data'] })
   return { ...ctx, company, other, admin, manager, reader, foreigner }
 }
 
@@ -49,7 +47,7 @@ t.test('Manage Users lists the company’s users with search, filters and pagina
     'only the administrator',
   )
 
-  await db('users').where({ id: reader.id }).update({ active: false })
+  await deactivate(db, reader)
   t.notMatch(visibleText((await v.get('/settings/users')).body), 'Rui Reader')
   t.match(visibleText((await v.get('/settings/users?status=deactivated')).body), /1 user found .* Rui Reader/)
 
@@ -160,9 +158,7 @@ t.test('an expired or replaced invitation link does not work', async (t) => {
   const mails = await db('outbox_emails').where({ to_address: 'old@example.test' }).orderBy('id')
   t.equal(mails.length, 2)
   const second = /(\/invitations\/[\w-]+)/.exec(mails[1].body_text)?.[1] as string
-  await db('user_invitations')
-    .where({ user_id: user.id })
-    .update({ expires_at: db.raw("now() - interval '1 minute'") })
+  await expireInvitations(db, user, db.raw("now() - interval '1 minute'"))
   const expired = await new Visitor(app).get(second)
   t.equal(expired.statusCode, 404)
   t.match(visibleText(expired.body), 'This invitation link does not work')
