@@ -1,6 +1,7 @@
 import t from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
-import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+import { aCompany, aSession, aUser, deactivate, endSessions, PASSWORD } from '../helpers/factories.js'
+import { ageSessions } from '../helpers/time.js'
 
 t.test('signing in and out', async (t) => {
   const { app, db, logs } = await testApp(t)
@@ -114,7 +115,7 @@ t.test('signing in and out', async (t) => {
     const v = new Visitor(app)
     await v.login(other.email, PASSWORD)
     t.equal((await v.get('/')).statusCode, 200)
-    await db('users').where({ id: other.id }).update({ active: false })
+    await deactivate(db, other)
     const res = await v.get('/')
     t.equal(res.statusCode, 303)
     t.equal(res.headers.location, '/login')
@@ -128,7 +129,7 @@ t.test('signing in and out', async (t) => {
     const other = await aUser(db, { company })
     const v = new Visitor(app)
     await v.login(other.email, PASSWORD)
-    await db('sessions').where({ user_id: other.id }).delete()
+    await endSessions(db, other)
     t.equal((await v.get('/')).statusCode, 303)
   })
 })
@@ -141,16 +142,12 @@ t.test('sessions time out when idle and after an absolute limit', async (t) => {
   const idle = new Visitor(app)
   await idle.login(user.email, PASSWORD)
   t.equal((await idle.get('/')).statusCode, 200)
-  await db('sessions')
-    .where({ user_id: user.id })
-    .update({ last_seen_at: db.raw("now() - interval '31 minutes'") })
+  await ageSessions(db, user, { lastSeenAt: db.raw("now() - interval '31 minutes'") })
   t.equal((await idle.get('/')).statusCode, 303, 'idle for 31 minutes: signed out')
 
   const busy = new Visitor(app)
   await busy.login(user.email, PASSWORD)
-  await db('sessions')
-    .where({ user_id: user.id })
-    .update({ created_at: db.raw("now() - interval '13 hours'") })
+  await ageSessions(db, user, { createdAt: db.raw("now() - interval '13 hours'") })
   t.equal((await busy.get('/')).statusCode, 303, 'signed in 13 hours ago: signed out even when active')
 })
 
@@ -180,11 +177,9 @@ t.test('the periodic sweep deletes only sessions past their timeouts', async (t)
   const { deleteExpiredSessions, deleteSessionsOfUser } = await import('../../src/identity/session-store.js')
   const company = await aCompany(db)
   const user = await aUser(db, { company })
-  await db('sessions').insert([
-    { sid: 'fresh', user_id: user.id, company_id: company.id, data: '{}' },
-    { sid: 'idle', data: '{}', last_seen_at: db.raw("now() - interval '2 hours'") },
-    { sid: 'old', data: '{}', created_at: db.raw("now() - interval '2 days'") },
-  ])
+  await aSession(db, { sid: 'fresh', user })
+  await aSession(db, { sid: 'idle', lastSeenAt: db.raw("now() - interval '2 hours'") })
+  await aSession(db, { sid: 'old', createdAt: db.raw("now() - interval '2 days'") })
   t.equal(await deleteExpiredSessions(db, { idleMinutes: 30, absoluteHours: 12 }), 2)
   t.same(
     (await db('sessions').select('sid')).map((r) => r.sid),

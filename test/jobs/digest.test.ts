@@ -3,7 +3,8 @@ import { writeAudit } from '../../src/audit/audit.js'
 import { createDb } from '../../src/db/knex.js'
 import { testDatabase } from '../helpers/database.js'
 import { anEntity } from '../helpers/entities.js'
-import { aCompany, aUser } from '../helpers/factories.js'
+import { aCompany, aUser, digestAt } from '../helpers/factories.js'
+import { crashedDigestRuns } from '../helpers/time.js'
 import { appWithQueue, eventually, jobRows } from './helpers.js'
 
 t.test('two server processes with queues, the digest due: one digest per user and day', async (t) => {
@@ -12,7 +13,7 @@ t.test('two server processes with queues, the digest due: one digest per user an
   t.teardown(() => db2.destroy())
   const company = await aCompany(db, 'Digest Partners')
   // Due now, whatever the time: the digest hour is midnight UTC.
-  await db('companies').where({ id: company.id }).update({ digest_hour: 0, time_zone: 'UTC' })
+  await digestAt(db, company, { hour: 0, timeZone: 'UTC' })
   const admin = await aUser(db, { company, permissions: ['system_administrator'] })
   const users = [
     admin,
@@ -48,7 +49,7 @@ t.test('two server processes with queues, the digest due: one digest per user an
 
   // A run that crashed half-way (its claim left unfinished for 15 minutes) is taken again by a later check,
   // and queues no second digest.
-  await db('digest_runs').update({ finished_at: null, started_at: db.raw("now() - interval '20 minutes'") })
+  await crashedDigestRuns(db, db.raw("now() - interval '20 minutes'"))
   const sent = await Promise.all([one.queue.send('digest.check'), two.queue.send('digest.check')])
   t.ok(sent.some(Boolean), 'a check was sent')
   await eventually('the retaken claim to finish', allDone)

@@ -2,14 +2,14 @@ import { Readable } from 'node:stream'
 import t from 'tap'
 import { enqueueEmail, type MailTransport } from '../../src/mail/outbox.js'
 import { testDatabase } from '../helpers/database.js'
-import { aCompany } from '../helpers/factories.js'
+import { aCompany, aSession, aStorageDeletion } from '../helpers/factories.js'
 import { appWithQueue, eventually, jobRows } from './helpers.js'
 
 t.test('the queue runs jobs sent through pg-boss: the storage sweep removes queued bytes', async (t) => {
   const { db, url } = await testDatabase(t)
   const { app, queue, storage } = await appWithQueue(t, { db, url })
   const stored = await storage.put(Readable.from([Buffer.from('bytes whose row is gone')]))
-  await db('storage_deletions').insert({ storage_key: stored.key })
+  await aStorageDeletion(db, stored.key)
 
   t.ok(await queue.send('storage.sweep'), 'sent through pg-boss')
   await eventually('the sweep', async () => (await db('storage_deletions')).length === 0)
@@ -74,11 +74,10 @@ t.test(
   async (t) => {
     const { db, url } = await testDatabase(t)
     const { app } = await appWithQueue(t, { db, url, work: false })
-    await db('sessions').insert({
+    await aSession(db, {
       sid: 'expired-session',
-      data: JSON.stringify({}),
-      created_at: new Date(Date.now() - 13 * 3600_000),
-      last_seen_at: new Date(Date.now() - 13 * 3600_000),
+      createdAt: new Date(Date.now() - 13 * 3600_000),
+      lastSeenAt: new Date(Date.now() - 13 * 3600_000),
     })
     t.same(await app.jobs.runNow('sessions.sweep'), { deleted: 1 })
     t.equal((await db('sessions')).length, 0, 'the expired session is gone')

@@ -4,14 +4,12 @@ import type { Db } from '../../src/db/knex.js'
 import { DELIVERY, enqueueEmail, type MailTransport } from '../../src/mail/outbox.js'
 import { testApp, testConfig, Visitor, visibleText } from '../helpers/app.js'
 import { aCompany, aUser, type Company, PASSWORD } from '../helpers/factories.js'
+import { anEmail } from '../helpers/mail.js'
+import { outboxDueNow } from '../helpers/time.js'
 
 /** A message of the company that used up its attempts, as the worker leaves it. */
 async function aFailedEmail(db: Db, company: Company, subject = 'Undeliverable'): Promise<string> {
-  await enqueueEmail(db, { companyId: company.id, to: 'nia@example.test', subject, text: 'x' })
-  const [row] = await db('outbox_emails')
-    .where({ subject })
-    .update({ status: 'failed', attempts: DELIVERY.maxAttempts, last_error: 'connection refused' })
-    .returning('id')
+  const row = await anEmail(db, { company, to: 'nia@example.test', subject, text: 'x', status: 'failed' })
   return String(row.id)
 }
 
@@ -37,7 +35,7 @@ t.test('an administrator sends a failed message again: it is queued afresh, audi
   await enqueueEmail(db, { companyId: company.id, to: 'nia@example.test', subject: 'Welcome', text: 'Hello' })
   for (let i = 0; i < DELIVERY.maxAttempts; i++) {
     await worker.deliverMail()
-    await db('outbox_emails').update({ next_attempt_at: db.fn.now() })
+    await outboxDueNow(db)
   }
   const failed = await db('outbox_emails').first()
   t.equal(failed.status, 'failed')
@@ -115,19 +113,21 @@ t.test('a message that has not failed is not sent again, and nothing changes', a
   const { app, db } = await testApp(t)
   const company = await aCompany(db)
   const admin = await aUser(db, { company, permissions: ['system_administrator'] })
-  await enqueueEmail(db, { companyId: company.id, to: 'a@example.test', subject: 'Waiting', text: 'x' })
-  const pending = await db('outbox_emails').where({ subject: 'Waiting' }).update({ attempts: 3 }).returning('*')
-  await enqueueEmail(db, { companyId: company.id, to: 'b@example.test', subject: 'Done', text: 'x' })
-  const sent = await db('outbox_emails')
-    .where({ subject: 'Done' })
-    .update({ status: 'sent', sent_at: db.fn.now(), attempts: 1 })
-    .returning('*')
+  const pending = await anEmail(db, {
+    company,
+    to: 'a@example.test',
+    subject: 'Waiting',
+    text: 'x',
+    status: 'pending',
+    attempts: 3,
+  })
+  const sent = await anEmail(db, { company, to: 'b@example.test', subject: 'Done', text: 'x', status: 'sent' })
 
   const v = new Visitor(app)
   await v.login(admin.email, PASSWORD)
   const page = (await v.get('/settings/outgoing-email')).body
   t.notMatch(page, '/retry"', 'no Send again form for a message that has not failed')
-  for (const [before] of [pending, sent]) {
+  for (const before of [pending, sent]) {
     const res = await v.post(`/settings/outgoing-email/${before.id}/retry`, {})
     t.equal(res.statusCode, 303)
     t.match(

@@ -7,6 +7,7 @@ import { backoffSeconds, enqueueEmail } from '../../src/mail/outbox.js'
 import { smtpTransport } from '../../src/mail/smtp.js'
 import { testApp, testConfig, Visitor, visibleText } from '../helpers/app.js'
 import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+import { outboxDueNow } from '../helpers/time.js'
 
 interface Received {
   to: string
@@ -66,7 +67,7 @@ t.test('the outbox delivers through SMTP, retries after a failure, and never sen
   const received: Received[] = []
   const server = await smtpServer(port, received)
   t.teardown(server.close)
-  await db('outbox_emails').update({ next_attempt_at: db.fn.now() })
+  await outboxDueNow(db)
   t.equal(await app1.deliverMail(), 1, 'delivered once the server is back')
   t.equal(received.length, 1)
   t.equal(received[0]?.to, 'first@example.test')
