@@ -1,8 +1,8 @@
 /** Issue 10's smaller findings, each with the test that failed before its fix. */
 import t from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
-import { anEntity } from '../helpers/entities.js'
-import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+import { anEntity, initialiseSharing } from '../helpers/entities.js'
+import { aCompany, aShare, aUser, clientAccessOn, PASSWORD } from '../helpers/factories.js'
 
 t.test('point 9: a decided access request is shown to its requester and to users with access only', async (t) => {
   const { app, db } = await testApp(t)
@@ -10,9 +10,9 @@ t.test('point 9: a decided access request is shown to its requester and to users
   const admin = await aUser(db, { company, permissions: ['system_administrator'] })
   const requester = await aUser(db, { company, name: 'Rita Requester', permissions: ['read_data'] })
   const bystander = await aUser(db, { company, name: 'Ben Bystander', permissions: ['read_data'] })
-  await db('companies').where({ id: company.id }).update({ client_access_enabled: true, allow_access_requests: true })
+  await clientAccessOn(db, company, { allowAccessRequests: true })
   const client = await anEntity(db, { company, owner: admin, name: 'Secret Holdings Ltd' })
-  await db('entities').where({ id: client.id }).update({ sharing_initialised: true })
+  await initialiseSharing(db, client)
 
   const r = new Visitor(app)
   await r.login(requester.email, PASSWORD)
@@ -33,7 +33,7 @@ t.test('point 9: a decided access request is shown to its requester and to users
   t.equal(own.statusCode, 200, 'the requester sees the outcome of their request')
   t.match(visibleText(own.body), 'This request was already declined.')
   t.equal((await a.get(`/access-requests/${request.id}`)).statusCode, 200, 'the administrator does')
-  await db('client_shares').insert({ company_id: company.id, entity_id: client.id, user_id: bystander.id })
+  await aShare(db, { company, client, user: bystander })
   t.equal((await b.get(`/access-requests/${request.id}`)).statusCode, 200, 'once given access, so does Ben')
 })
 
@@ -84,9 +84,9 @@ t.test('a decision refused on a request the person may not read: our 404 page, n
   const admin = await aUser(db, { company, permissions: ['system_administrator'] })
   const requester = await aUser(db, { company, name: 'Rita Requester', permissions: ['read_data'] })
   const bystander = await aUser(db, { company, name: 'Ben Bystander', permissions: ['read_data'] })
-  await db('companies').where({ id: company.id }).update({ client_access_enabled: true, allow_access_requests: true })
+  await clientAccessOn(db, company, { allowAccessRequests: true })
   const client = await anEntity(db, { company, owner: admin, name: 'Secret Holdings Ltd' })
-  await db('entities').where({ id: client.id }).update({ sharing_initialised: true })
+  await initialiseSharing(db, client)
   const r = new Visitor(app)
   await r.login(requester.email, PASSWORD)
   await r.get(`/entities/${client.id}/sharing`)

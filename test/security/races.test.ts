@@ -4,8 +4,17 @@
  */
 import t from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
-import { anEntity, entityVersion } from '../helpers/entities.js'
-import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+import { anEntity, changeEntity, entityVersion, initialiseSharing } from '../helpers/entities.js'
+import {
+  aCompany,
+  aGroup,
+  aUser,
+  clientAccessOn,
+  emptyGroup,
+  grant,
+  PASSWORD,
+  revokeAll,
+} from '../helpers/factories.js'
 
 const ROUNDS = 6
 
@@ -36,8 +45,8 @@ t.test('permission toggles: no update is lost and no revocation is undone', asyn
     (await db('user_permissions').where({ user_id: nora.id }).orderBy('permission')).map((r) => r.permission)
 
   for (let round = 0; round < ROUNDS; round++) {
-    await db('user_permissions').where({ user_id: nora.id }).delete()
-    await db('user_permissions').insert({ company_id: company.id, user_id: nora.id, permission: 'edit_entities' })
+    await revokeAll(db, nora)
+    await grant(db, nora, ['edit_entities'])
     const [off, on] = await Promise.all([
       toggle(a, nora.id, 'edit_entities', false),
       toggle(b, nora.id, 'signout_users', true),
@@ -47,7 +56,7 @@ t.test('permission toggles: no update is lost and no revocation is undone', asyn
   }
 
   for (let round = 0; round < ROUNDS; round++) {
-    await db('user_permissions').where({ user_id: nora.id }).delete()
+    await revokeAll(db, nora)
     const keys = ['upload_entity_documents', 'download_entity_documents', 'signout_users', 'view_reports']
     const answers = await Promise.all(keys.map((key, i) => toggle(i % 2 ? a : b, nora.id, key, true)))
     t.same(
@@ -83,9 +92,9 @@ t.test('sharing: racing shares, removals and owner changes', async (t) => {
   const owner = await aUser(db, { company, name: 'Olga Owner', permissions: ['read_data'] })
   const sam = await aUser(db, { company, name: 'Sam', permissions: ['read_data'] })
   const pia = await aUser(db, { company, name: 'Pia', permissions: ['read_data'] })
-  await db('companies').where({ id: company.id }).update({ client_access_enabled: true })
+  await clientAccessOn(db, company)
   const client = await anEntity(db, { company, owner })
-  await db('entities').where({ id: client.id }).update({ sharing_initialised: true })
+  await initialiseSharing(db, client)
   const sharing = `/entities/${client.id}/sharing`
   const o1 = await signedIn(app, owner.email, sharing)
   const o2 = await signedIn(app, owner.email, sharing)
@@ -111,7 +120,7 @@ t.test('sharing: racing shares, removals and owner changes', async (t) => {
 
   // The owner gives the client away twice at once: the second is decided on the new owner, and refused.
   for (let round = 0; round < ROUNDS; round++) {
-    await db('entities').where({ id: client.id }).update({ owner_user_id: owner.id })
+    await changeEntity(db, client, { owner })
     await o1.get(sharing)
     await o2.get(sharing)
     const [x, y] = await Promise.all([
@@ -131,13 +140,13 @@ t.test('group members: racing saves end as one of them, never a mix, never a fal
   const one = await aUser(db, { company, permissions: ['system_administrator'] })
   const two = await aUser(db, { company, permissions: ['system_administrator'] })
   const users = await Promise.all([1, 2, 3, 4].map((i) => aUser(db, { company, name: `Member ${i}` })))
-  const [group] = await db('groups').insert({ company_id: company.id, name: 'Onboarding' }).returning('id')
+  const group = await aGroup(db, { company, name: 'Onboarding' })
   const page = `/settings/groups/${group.id}`
   const a = await signedIn(app, one.email, page)
   const b = await signedIn(app, two.email, page)
   const ids = users.map((u) => u.id)
   for (let round = 0; round < ROUNDS; round++) {
-    await db('group_members').where({ group_id: group.id }).delete()
+    await emptyGroup(db, group)
     const sets = [
       [ids[0], ids[1]],
       [ids[2], ids[3]],
@@ -202,7 +211,7 @@ t.test('client edits, deletion, restore and purge: the second of two racing requ
     const winner = x.statusCode === 303 ? `round ${round}` : `note ${round}`
     t.equal(stored.notes, winner, `round ${round}: the stored notes are the saved form's, whole`)
     // Reset the status for the next round, as a person would.
-    await db('entities').where({ id: client.id }).update({ status: 'prospect' })
+    await changeEntity(db, client, { status: 'prospect' })
   }
   const edits = await db('audit_log').where({ action: 'entity.updated', target_id: client.id })
   t.equal(edits.length, ROUNDS, 'one audit row per save, none for the refused ones')

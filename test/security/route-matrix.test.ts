@@ -2,7 +2,7 @@ import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { testApp, testConfig, Visitor, visibleText } from '../helpers/app.js'
 import { testDatabase } from '../helpers/database.js'
-import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+import { aCompany, aUser, grant, PASSWORD, revokeAll } from '../helpers/factories.js'
 
 t.test('the app refuses to start when a route declares nothing', async (t) => {
   const { db } = await testDatabase(t)
@@ -76,19 +76,15 @@ t.test('a permission is checked on every request, in plain words when missing', 
   t.equal(deniedPost.statusCode, 403)
   t.equal((await db('companies').where({ id: company.id }).first()).name, 'Guarded Ltd', 'nothing changed')
 
-  await db('user_permissions').insert({ company_id: company.id, user_id: reader.id, permission: 'view_reports' })
+  await grant(db, reader, ['view_reports'])
   const allowed = await v.get('/test/reports')
   t.equal(allowed.statusCode, 200, 'granted: allowed on the very next request, without signing in again')
   t.equal(allowed.body, 'the reports')
 
-  await db('user_permissions').where({ user_id: reader.id }).delete()
+  await revokeAll(db, reader)
   t.equal((await v.get('/test/reports')).statusCode, 403, 'revoked: refused on the very next request')
 
-  await db('user_permissions').insert({
-    company_id: company.id,
-    user_id: reader.id,
-    permission: 'system_administrator',
-  })
+  await grant(db, reader, ['system_administrator'])
   t.equal((await v.get('/test/reports')).statusCode, 200, 'an implied permission counts')
 })
 

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
-import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+import { aCompany, aUser, failedLogins, PASSWORD } from '../helpers/factories.js'
+import { earlierLoginAttempts } from '../helpers/time.js'
 
 const OTHER_PASSWORD = 'another long passphrase here'
 
@@ -48,11 +49,7 @@ t.test('one address in two companies: the password decides, and the person picks
   const gamma = await aCompany(db, 'Gamma Group')
   const inAlpha = await aUser(db, { company: alpha, email: 'audra@audit.test', permissions: ['read_data'] })
   const inBeta = await aUser(db, { company: beta, email: 'AUDRA@audit.test', permissions: ['system_administrator'] })
-  const inGamma = await aUser(db, { company: gamma, email: 'audra@audit.test' })
-  const { hashPassword } = await import('../../src/auth/passwords.js')
-  await db('users')
-    .where({ id: inGamma.id })
-    .update({ password_hash: await hashPassword(OTHER_PASSWORD) })
+  const inGamma = await aUser(db, { company: gamma, email: 'audra@audit.test', password: OTHER_PASSWORD })
 
   // Gamma's password opens Gamma only: no choice, nothing said about Alpha or Beta.
   const g = new Visitor(app)
@@ -143,20 +140,17 @@ t.test('wrong passwords slow the guesser down without locking the account', asyn
 
   // A minute later the guesser still waits (the delay doubled with each failure); the administrator,
   // from their own address, signs in at once.
-  await db('login_attempts').update({ created_at: db.raw("created_at - interval '1 minute'") })
+  await earlierLoginAttempts(db, '1 minute')
   t.equal((await signIn(attacker, admin.email, PASSWORD, '203.0.113.66')).statusCode, 429)
   const owner = await signIn(new Visitor(app), admin.email, PASSWORD, '198.51.100.7')
   t.equal(owner.statusCode, 303, 'the account is not locked')
 
   // Guesses spread over many addresses delay the account by at most 30 seconds.
-  await db('login_attempts').insert(
-    Array.from({ length: 60 }, (_, i) => ({
-      email: admin.email,
-      ip: `192.0.2.${i}`,
-      succeeded: false,
-      created_at: db.raw("now() - interval '31 seconds'"),
-    })),
-  )
+  await failedLogins(db, {
+    email: admin.email,
+    ips: Array.from({ length: 60 }, (_, i) => `192.0.2.${i}`),
+    createdAt: db.raw("now() - interval '31 seconds'"),
+  })
   const later = await signIn(new Visitor(app), admin.email, PASSWORD, '198.51.100.8')
   t.equal(later.statusCode, 303, 'after 30 seconds the owner signs in from a new address')
 })

@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
 import { anEntity } from '../helpers/entities.js'
-import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+import { aCompany, aUser, clientAccessOn, PASSWORD } from '../helpers/factories.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -17,7 +17,7 @@ async function setup(t: Test, lockMs: number) {
   const company = await aCompany(db)
   const admin = await aUser(db, { company, permissions: ['system_administrator'] })
   const reader = await aUser(db, { company, permissions: ['read_data'] })
-  await db('companies').where({ id: company.id }).update({ client_access_enabled: true })
+  await clientAccessOn(db, company)
   for (let i = 0; i < 3; i++) await anEntity(db, { company, owner: admin, name: `Client ${i}` })
   const restricted = new Visitor(app)
   await restricted.login(reader.email, PASSWORD)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
-import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+import { aCompany, aUser, deactivate, PASSWORD, reactivate } from '../helpers/factories.js'
 
 /** The invitation link of the newest email to an address, from the outbox. */
 async function invitationLink(db: import('knex').Knex, to: string): Promise<string | undefined> {
@@ -53,11 +53,11 @@ t.test('a user manager cannot take over an invited user who holds permissions th
   t.match(visibleText((await v.get(`/settings/users/${ivy.id}`)).body), 'only a user who holds all of them')
 
   // Reactivation goes through the same rule.
-  await db('users').where({ id: ivy.id }).update({ active: false })
+  await deactivate(db, ivy)
   await v.get(`/settings/users/${ivy.id}`)
   t.equal((await v.post(`/settings/users/${ivy.id}/reactivate`, {})).statusCode, 422)
   t.equal((await db('users').where({ id: ivy.id }).first()).active, false, 'still deactivated')
-  await db('users').where({ id: ivy.id }).update({ active: true })
+  await reactivate(db, ivy)
 
   // Permissions too: the manager cannot even switch off what they could not have granted.
   await v.get(`/settings/users/${ivy.id}/permissions`)
