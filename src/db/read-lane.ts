@@ -120,7 +120,17 @@ function lostConnection(error: unknown): boolean {
   return error instanceof Error
 }
 
+/** Names already derived, by statement text: the few statements the lane runs come back on every request. */
+const names = new Map<string, string>()
+
 /** The name a statement is prepared under: the same text always gets the same name, different texts never share one. */
 function statementName(sql: string): string {
-  return `kyc_${createHash('sha1').update(sql).digest('base64url')}`
+  let name = names.get(sql)
+  if (name === undefined) {
+    name = `kyc_${createHash('sha1').update(sql).digest('base64url')}`
+    // A bound, should a query's shape vary without end (it does not today: about ten texts).
+    if (names.size >= 1000) names.clear()
+    names.set(sql, name)
+  }
+  return name
 }
