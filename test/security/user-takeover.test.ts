@@ -50,7 +50,17 @@ t.test('a user manager cannot take over an invited user who holds permissions th
     'no invitation went to the manager',
   )
   t.equal(await invitationLink(db, 'ivy@example.test'), ivysLink, 'the invitation Ivy holds was not replaced')
-  t.match(visibleText((await v.get(`/settings/users/${ivy.id}`)).body), 'only a user who holds all of them')
+  const ivysPage = await v.get(`/settings/users/${ivy.id}`)
+  t.match(visibleText(ivysPage.body), 'only a user who holds all of them')
+  // The same rule decides what the page offers: no form that would be refused.
+  for (const action of ['', '/invitation', '/deactivate', '/reactivate']) {
+    t.notMatch(
+      ivysPage.body,
+      `action="/settings/users/${ivy.id}${action}"`,
+      `no form posting to …${action || ' (details)'}`,
+    )
+  }
+  t.notMatch(ivysPage.body, `href="/settings/users/${ivy.id}/deactivate"`, 'no Deactivate link')
 
   // Reactivation goes through the same rule.
   await deactivate(db, ivy)
