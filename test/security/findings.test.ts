@@ -1,10 +1,14 @@
 /** Issue 10's smaller findings, each with the test that failed before its fix. */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
 import { anEntity, initialiseSharing } from '../helpers/entities.js'
 import { aCompany, aShare, aUser, clientAccessOn, PASSWORD } from '../helpers/factories.js'
 
-t.test('point 9: a decided access request is shown to its requester and to users with access only', async (t) => {
+/**
+ * A company with client access and requests on, a client only its owner (Ada, an administrator) may open,
+ * and Rita's pending request for it; Ben, another Read Data user, has no access.
+ */
+async function aPendingRequest(t: Test) {
   const { app, db } = await testApp(t)
   const company = await aCompany(db)
   const admin = await aUser(db, { company, permissions: ['system_administrator'] })
@@ -19,6 +23,11 @@ t.test('point 9: a decided access request is shown to its requester and to users
   await r.get(`/entities/${client.id}/sharing`)
   await r.post(`/entities/${client.id}/access-requests`, { message: 'I took over the audit' })
   const request = await db('access_requests').where({ requester_id: requester.id }).first()
+  return { app, db, company, admin, bystander, client, r, request }
+}
+
+t.test('point 9: a decided access request is shown to its requester and to users with access only', async (t) => {
+  const { app, db, company, admin, bystander, client, r, request } = await aPendingRequest(t)
   const a = new Visitor(app)
   await a.login(admin.email, PASSWORD)
   await a.get(`/access-requests/${request.id}`)
@@ -79,19 +88,7 @@ t.test('point 12: a body of another kind than the form, even with a valid token,
 })
 
 t.test('a decision refused on a request the person may not read: our 404 page, nothing decided', async (t) => {
-  const { app, db } = await testApp(t)
-  const company = await aCompany(db)
-  const admin = await aUser(db, { company, permissions: ['system_administrator'] })
-  const requester = await aUser(db, { company, name: 'Rita Requester', permissions: ['read_data'] })
-  const bystander = await aUser(db, { company, name: 'Ben Bystander', permissions: ['read_data'] })
-  await clientAccessOn(db, company, { allowAccessRequests: true })
-  const client = await anEntity(db, { company, owner: admin, name: 'Secret Holdings Ltd' })
-  await initialiseSharing(db, client)
-  const r = new Visitor(app)
-  await r.login(requester.email, PASSWORD)
-  await r.get(`/entities/${client.id}/sharing`)
-  await r.post(`/entities/${client.id}/access-requests`, { message: 'I took over the audit' })
-  const request = await db('access_requests').where({ requester_id: requester.id }).first()
+  const { app, db, bystander, request } = await aPendingRequest(t)
 
   const b = new Visitor(app)
   await b.login(bystander.email, PASSWORD)
