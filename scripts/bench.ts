@@ -223,9 +223,12 @@ const plan: Record<string, [string, string?]> = {
   list_admin_10k: ['/entities', cookies.admin10k],
   list_restricted_10k: ['/entities', cookies.reader10k],
 }
+// BENCH_ONLY=list_admin_100k,… measures only those scenarios (and the baseline), e.g. under --cpu-prof.
+const only = process.env.BENCH_ONLY?.split(',')
+const chosen = Object.entries(plan).filter(([name]) => !only || name === 'baseline' || only.includes(name))
 const measured: Record<string, Result[]> = {}
 for (let round = 1; round <= ROUNDS; round++) {
-  for (const [name, [url, cookie]] of Object.entries(plan)) {
+  for (const [name, [url, cookie]] of chosen) {
     const result = await load(url, cookie)
     measured[name] = [...(measured[name] ?? []), result]
     process.stderr.write(`round ${round} ${name}: ${result.rps} requests/s, p99 ${result.p99_ms} ms\n`)

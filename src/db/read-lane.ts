@@ -29,7 +29,9 @@ export interface LaneStatement {
  * statement holds up those queued behind it on its connection, so the connections are opened with a short
  * statement and lock timeout (`timeoutMs`) and hotRead runs a statement that runs out again on the pool.
  * Statements are prepared once per connection, named after a hash of their text (protocol-level prepared
- * statements: a pooler in transaction mode must support them, see README). A connection that fails is
+ * statements: a pooler in transaction mode must support them, see README), and planned once too (a generic
+ * plan, `plan_cache_mode`): so only statements whose best plan is the same for any parameters belong here
+ * (a lookup by key, the unfiltered first pages of the client list); a search or a filter does not. A connection that fails is
  * dropped and replaced on next use, and a statement that was on it runs once more on the new one (see rows).
  */
 export class ReadLane extends EventEmitter<{ statement: [LaneStatement] }> {
@@ -52,7 +54,14 @@ export class ReadLane extends EventEmitter<{ statement: [LaneStatement] }> {
     if (this.closed) return Promise.reject(new Error('The read lane is closed'))
     const existing = this.slots[index]
     if (existing) return existing
-    const client = new pg.Client({ ...this.connection, application_name: READ_LANE_APPLICATION_NAME, pipeline: true })
+    const client = new pg.Client({
+      ...this.connection,
+      application_name: READ_LANE_APPLICATION_NAME,
+      // Each statement is planned once per connection (see the class comment): the lane takes only statements
+      // whose best plan does not depend on their parameters, so re-planning them per execution is wasted work.
+      options: '-c plan_cache_mode=force_generic_plan',
+      pipeline: true,
+    })
     const drop = () => this.release(index, connecting)
     client.on('error', drop)
     client.on('end', drop)

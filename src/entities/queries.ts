@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import { hasAccessSql } from '../access/client-access.js'
-import { type Db, hotRead } from '../db/knex.js'
+import { type Db, hotReadByShape } from '../db/knex.js'
 import { isCalendarDate, isUuid } from '../http/params.js'
 import type { CurrentUser } from '../types.js'
 import type { EntityKind, EntityStatus } from './reference.js'
@@ -83,59 +83,77 @@ export async function listEntities(
   const ascending = byName !== Boolean(f.before)
   const direction = ascending ? 'asc' : 'desc'
   const sortExpr = byName ? 'lower(e.name)' : 'e.updated_at'
-  const access = hasAccessSql(db, user)
-
   // Only names are listed for clients without access, so unless a filter or sort would reveal more, the
   // page is read by index first and the access rule evaluated for its 51 rows only.
   const revealing = Boolean(f.kind || f.status || f.owner || !byName)
-  const page = db('entities as e')
-    .where('e.company_id', user.companyId)
-    .whereNull('e.deleted_at')
-    .select('e.id', 'e.name', 'e.kind', 'e.status', 'e.owner_user_id', 'e.updated_at')
-    .select(
-      db.raw(
-        byName
-          ? 'lower(e.name) AS sort_key'
-          : `to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS sort_key`,
-      ),
-    )
-  if (revealing) page.where(access)
-  if (f.q) page.whereRaw('lower(e.name) LIKE ?', [`%${f.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`])
-  if (f.kind) page.where('e.kind', f.kind)
-  if (f.status) page.where('e.status', f.status)
-  if (f.owner) page.where('e.owner_user_id', f.owner)
   const cursor = f.before ?? f.after
-  if (cursor) {
-    const key = byName ? cursor.key : db.raw('?::timestamptz', [`${cursor.key}Z`])
-    const op = (byName ? !f.before : Boolean(f.before)) ? '>' : '<'
-    page.whereRaw(`(${sortExpr}, e.id) ${op} (?, ?)`, [key, cursor.id])
+  // The values bound into the statement; which of them it has, and its text, follow from `f` and the user.
+  const params = {
+    companyId: user.companyId,
+    userId: user.id,
+    q: f.q ? `%${f.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : undefined,
+    kind: f.kind || undefined,
+    status: f.status || undefined,
+    owner: f.owner || undefined,
+    cursorKey: cursor ? (byName ? cursor.key : `${cursor.key}Z`) : undefined,
+    cursorId: cursor?.id,
   }
-  page.orderByRaw(`${sortExpr} ${direction}, e.id ${direction}`).limit(ENTITIES_PAGE_SIZE + 1)
+  const build = (p: typeof params) => {
+    const access = hasAccessSql(db, { ...user, id: p.userId })
+    const page = db('entities as e')
+      .where('e.company_id', p.companyId)
+      .whereNull('e.deleted_at')
+      .select('e.id', 'e.name', 'e.kind', 'e.status', 'e.owner_user_id', 'e.updated_at')
+      .select(
+        db.raw(
+          byName
+            ? 'lower(e.name) AS sort_key'
+            : `to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS sort_key`,
+        ),
+      )
+    if (revealing) page.where(access)
+    if (f.q) page.whereRaw('lower(e.name) LIKE ?', [p.q as string])
+    if (f.kind) page.where('e.kind', p.kind as string)
+    if (f.status) page.where('e.status', p.status as string)
+    if (f.owner) page.where('e.owner_user_id', p.owner as string)
+    if (cursor) {
+      const key = byName ? p.cursorKey : db.raw('?::timestamptz', [p.cursorKey as string])
+      const op = (byName ? !f.before : Boolean(f.before)) ? '>' : '<'
+      page.whereRaw(`(${sortExpr}, e.id) ${op} (?, ?)`, [key as string, p.cursorId as string])
+    }
+    page.orderByRaw(`${sortExpr} ${direction}, e.id ${direction}`).limit(ENTITIES_PAGE_SIZE + 1)
 
-  const query = db
-    .withMaterialized('page', page)
-    .from(db.raw('page AS e'))
-    .crossJoin(db.raw('LATERAL (SELECT ? AS has_access OFFSET 0) AS acc', [revealing ? db.raw('true') : access]))
-    .select(
-      'e.id',
-      'e.name',
-      'acc.has_access',
-      'e.sort_key',
-      db.raw('CASE WHEN acc.has_access THEN e.kind END AS kind'),
-      db.raw('CASE WHEN acc.has_access THEN e.status END AS status'),
-      // One index lookup per listed row (a join would hash every user of the company).
-      db.raw(
-        'CASE WHEN acc.has_access THEN (SELECT o.name FROM users o WHERE o.id = e.owner_user_id) END AS owner_name',
-      ),
-      db.raw('CASE WHEN acc.has_access THEN e.updated_at END AS updated_at'),
-    )
-    .orderBy([
-      { column: 'e.sort_key', order: direction },
-      { column: 'e.id', order: direction },
-    ])
-  // A page of the list is a hot read (prepared, pipelined), except a search: whether the trigram index or the
-  // name order serves it best depends on how rare its text is, which only a plan made for that text can weigh.
-  const fetched: EntityListRow[] = f.q ? await query : await hotRead(db, query)
+    return db
+      .withMaterialized('page', page)
+      .from(db.raw('page AS e'))
+      .crossJoin(db.raw('LATERAL (SELECT ? AS has_access OFFSET 0) AS acc', [revealing ? db.raw('true') : access]))
+      .select(
+        'e.id',
+        'e.name',
+        'acc.has_access',
+        'e.sort_key',
+        db.raw('CASE WHEN acc.has_access THEN e.kind END AS kind'),
+        db.raw('CASE WHEN acc.has_access THEN e.status END AS status'),
+        // One index lookup per listed row (a join would hash every user of the company).
+        db.raw(
+          'CASE WHEN acc.has_access THEN (SELECT o.name FROM users o WHERE o.id = e.owner_user_id) END AS owner_name',
+        ),
+        db.raw('CASE WHEN acc.has_access THEN e.updated_at END AS updated_at'),
+      )
+      .orderBy([
+        { column: 'e.sort_key', order: direction },
+        { column: 'e.id', order: direction },
+      ])
+  }
+  // The plain list is a hot read (prepared and planned once, pipelined, its SQL built once per shape). A
+  // search or a filter is not: whether the trigram index, an owner's or status's rows or the name order
+  // serve it best depends on how rare its value is, which only a plan made for that value can weigh.
+  let fetched: EntityListRow[]
+  if (f.q || revealing) fetched = await build(params)
+  else {
+    const shape = `entities.list ${direction} ${cursor ? 'from' : 'first'} ${hasAccessSql(db, user).toSQL().sql}`
+    fetched = await hotReadByShape(db, shape, params, build)
+  }
   const more = fetched.length > ENTITIES_PAGE_SIZE
   const rows = fetched.slice(0, ENTITIES_PAGE_SIZE)
   if (f.before) rows.reverse()

@@ -1,7 +1,7 @@
 import type { FastifySessionObject } from '@fastify/session'
 import type { Knex } from 'knex'
 import { DatabaseUnavailableError, databaseTrouble } from '../db/errors.js'
-import { type Db, hotRead } from '../db/knex.js'
+import { type Db, hotReadByShape } from '../db/knex.js'
 import { type UserRow, userWithPermissions } from './user-row.js'
 
 type Callback = (err?: unknown) => void
@@ -61,13 +61,20 @@ export class PgSessionStore {
   }
 
   get(sid: string, callback: GetCallback): void {
-    const query = this.db('sessions as s')
-      .leftJoin(this.db.raw('LATERAL (?) AS su ON true', [userWithPermissions(this.db).whereRaw('u.id = s.user_id')]))
-      .where('s.sid', sid)
-      .whereRaw('s.last_seen_at > now() - make_interval(mins => ?)', [this.timeouts.idleMinutes])
-      .whereRaw('s.created_at > now() - make_interval(hours => ?)', [this.timeouts.absoluteHours])
-      .first('s.data', this.db.raw('CASE WHEN su.id IS NULL THEN NULL ELSE to_jsonb(su) END AS user_row'))
-    hotRead<{ data: FastifySessionObject; user_row: UserRow | null } | undefined>(this.db, query).then(
+    const { db } = this
+    const params = { sid, idle: this.timeouts.idleMinutes, absolute: this.timeouts.absoluteHours }
+    hotReadByShape<{ data: FastifySessionObject; user_row: UserRow | null } | undefined, typeof params>(
+      db,
+      'sessions.get',
+      params,
+      (p) =>
+        db('sessions as s')
+          .leftJoin(db.raw('LATERAL (?) AS su ON true', [userWithPermissions(db).whereRaw('u.id = s.user_id')]))
+          .where('s.sid', p.sid)
+          .whereRaw('s.last_seen_at > now() - make_interval(mins => ?)', [p.idle])
+          .whereRaw('s.created_at > now() - make_interval(hours => ?)', [p.absolute])
+          .first('s.data', db.raw('CASE WHEN su.id IS NULL THEN NULL ELSE to_jsonb(su) END AS user_row')),
+    ).then(
       (row) => {
         if (row) {
           if (this.usersRead.size > 10_000) this.usersRead.clear()
