@@ -131,7 +131,10 @@ export async function hotReadByShape<T, P extends Record<string, unknown>>(
   const lane = readLanes.get(db)
   if (!lane) return (await build(params)) as T
   let shapes = compiledShapes.get(lane)
-  if (!shapes) compiledShapes.set(lane, (shapes = new Map()))
+  if (!shapes) {
+    shapes = new Map()
+    compiledShapes.set(lane, shapes)
+  }
   let compiled = shapes.get(shape)
   if (!compiled) {
     compiled = compileShape(shape, Object.keys(params), build as (params: Record<string, unknown>) => Knex.QueryBuilder)
@@ -160,7 +163,9 @@ function compileShape(
   const changed = (text: string) => text.toUpperCase().includes(PARAMETER)
   const misused = bindings.some((value, i) => slots[i] === undefined && typeof value === 'string' && changed(value))
   if (misused || changed(sql)) {
-    throw new Error(`hotReadByShape ${shape}: a parameter must be bound as it is, never changed or written into the SQL`)
+    throw new Error(
+      `hotReadByShape ${shape}: a parameter must be bound as it is, never changed or written into the SQL`,
+    )
   }
   return { sql, bindings, slots, first: compiled.method === 'first' }
 }

@@ -63,41 +63,44 @@ t.test('a hot read answers as knex does, and a transaction never leaves its conn
   t.equal(after.name, 'Lane Ltd', 'the rolled-back change was never visible on the lane')
 })
 
-t.test('a hot read built once per shape answers as knex does for every set of values, on the lane and off it', async (t) => {
-  const { db, url } = await testDatabase(t)
-  const one = await aCompany(db, 'Shape One Ltd')
-  const two = await aCompany(db, 'Shape Two Ltd')
-  const watch = watchStatements(t, db)
-  let builds = 0
-  const byId = (p: { id: string; name?: string }) => {
-    builds++
-    return db('companies').where({ id: p.id }).first('id', 'name', 'created_at')
-  }
-  for (const company of [one, two, one]) {
-    const viaKnex = await db('companies').where({ id: company.id }).first('id', 'name', 'created_at')
-    t.same(await hotReadByShape(db, 'test.company', { id: company.id }, byId), viaKnex, `${company.name}: same row`)
-  }
-  t.equal(builds, 1, 'knex built the statement once for three reads with different values')
-  t.equal(watch.seen.lane.length, 3, 'all three ran on the lane')
-  t.equal(await hotReadByShape(db, 'test.company', { id: '00000000-0000-4000-8000-000000000000' }, byId), undefined)
+t.test(
+  'a hot read built once per shape answers as knex does for every set of values, on the lane and off it',
+  async (t) => {
+    const { db, url } = await testDatabase(t)
+    const one = await aCompany(db, 'Shape One Ltd')
+    const two = await aCompany(db, 'Shape Two Ltd')
+    const watch = watchStatements(t, db)
+    let builds = 0
+    const byId = (p: { id: string; name?: string }) => {
+      builds++
+      return db('companies').where({ id: p.id }).first('id', 'name', 'created_at')
+    }
+    for (const company of [one, two, one]) {
+      const viaKnex = await db('companies').where({ id: company.id }).first('id', 'name', 'created_at')
+      t.same(await hotReadByShape(db, 'test.company', { id: company.id }, byId), viaKnex, `${company.name}: same row`)
+    }
+    t.equal(builds, 1, 'knex built the statement once for three reads with different values')
+    t.equal(watch.seen.lane.length, 3, 'all three ran on the lane')
+    t.equal(await hotReadByShape(db, 'test.company', { id: '00000000-0000-4000-8000-000000000000' }, byId), undefined)
 
-  // A parameter that is changed before it is bound, or written into the SQL, cannot be swapped later: refused.
-  const lowered = (p: { name: string }) => db('companies').where({ name: p.name.toLowerCase() }).select('id')
-  await t.rejects(hotReadByShape(db, 'test.lowered', { name: 'X' }, lowered), /must be bound as it is/)
-  const wrapped = (p: { name: string }) => db('companies').whereILike('name', `%${p.name}%`).select('id')
-  await t.rejects(hotReadByShape(db, 'test.wrapped', { name: 'X' }, wrapped), /must be bound as it is/)
-  const spliced = (p: { name: string }) => db('companies').whereRaw(`name = '${p.name}'`).select('id')
-  await t.rejects(hotReadByShape(db, 'test.spliced', { name: 'X' }, spliced), /must be bound as it is/)
+    // A parameter that is changed before it is bound, or written into the SQL, cannot be swapped later: refused.
+    const lowered = (p: { name: string }) => db('companies').where({ name: p.name.toLowerCase() }).select('id')
+    await t.rejects(hotReadByShape(db, 'test.lowered', { name: 'X' }, lowered), /must be bound as it is/)
+    const wrapped = (p: { name: string }) => db('companies').whereILike('name', `%${p.name}%`).select('id')
+    await t.rejects(hotReadByShape(db, 'test.wrapped', { name: 'X' }, wrapped), /must be bound as it is/)
+    const spliced = (p: { name: string }) => db('companies').whereRaw(`name = '${p.name}'`).select('id')
+    await t.rejects(hotReadByShape(db, 'test.spliced', { name: 'X' }, spliced), /must be bound as it is/)
 
-  // Without a lane the same call is an ordinary knex query with the real values.
-  const plain = createDb(url, { readLane: false })
-  t.teardown(() => plain.destroy())
-  t.equal(readLaneOf(plain), undefined)
-  const row = await hotReadByShape<{ name: string }, { id: string }>(plain, 'test.company', { id: two.id }, (p) =>
-    plain('companies').where({ id: p.id }).first('name'),
-  )
-  t.equal(row.name, 'Shape Two Ltd')
-})
+    // Without a lane the same call is an ordinary knex query with the real values.
+    const plain = createDb(url, { readLane: false })
+    t.teardown(() => plain.destroy())
+    t.equal(readLaneOf(plain), undefined)
+    const row = await hotReadByShape<{ name: string }, { id: string }>(plain, 'test.company', { id: two.id }, (p) =>
+      plain('companies').where({ id: p.id }).first('name'),
+    )
+    t.equal(row.name, 'Shape Two Ltd')
+  },
+)
 
 t.test('a failed read does not disturb the reads pipelined beside it', async (t) => {
   const { db } = await testDatabase(t)
