@@ -6,6 +6,7 @@ import type { FormRerender } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { isUuid, signedInUser, withQuery } from '../http/params.js'
 import { fields, formBody, MAX_PARAM, query } from '../http/schemas.js'
+import { htmxTarget } from '../plugins/app/render.js'
 import { clientReference } from './page.js'
 import {
   activeUsersOf,
@@ -64,7 +65,7 @@ export default async function entityRoutes(app: FastifyInstance) {
       }
       const first = rows[0]
       const last = rows.at(-1)
-      const partial = request.headers['hx-target'] === 'entity-results'
+      const partial = htmxTarget(request) === 'entity-results'
       return reply.page(partial ? 'entities/_results' : 'entities/index', {
         title: 'Client relationships',
         filters,

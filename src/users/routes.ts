@@ -12,6 +12,7 @@ import type { FormRerender } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { allValues, pageNumber, signedInUser, withQuery } from '../http/params.js'
 import { fields, formBody, MAX_PARAM, many, one, query } from '../http/schemas.js'
+import { htmxTarget } from '../plugins/app/render.js'
 import { listUsers, type ManagedUser, USERS_PAGE_SIZE, type UserListFilters } from './queries.js'
 import { createUser, resendInvitation, setActive, updateDetails } from './service.js'
 import { routeUser } from './target.js'
@@ -49,7 +50,7 @@ export default async function userRoutes(app: FastifyInstance) {
         permission: filters.permission,
         status: filters.status === 'active' ? undefined : filters.status,
       }
-      const partial = request.headers['hx-target'] === 'user-results'
+      const partial = htmxTarget(request) === 'user-results'
       return reply.page(partial ? 'users/_results' : 'users/index', {
         title: 'Users',
         filters,

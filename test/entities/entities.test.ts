@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import { VARY_HTMX } from '../../src/plugins/app/render.js'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
 import { anEntity, changeEntity, entityVersion } from '../helpers/entities.js'
 import { aUser, grant, PASSWORD, twoCompanies } from '../helpers/factories.js'
@@ -61,7 +62,7 @@ t.test('the list pages through client relationships 50 at a time, by links and b
   const partial = await v.get('/entities?q=client%20005', { 'hx-request': 'true', 'hx-target': 'entity-results' })
   t.match(partial.body, /^<section id="entity-results"/)
   t.same(names(partial.body), ['Client 005'])
-  t.equal(partial.headers.vary, 'HX-Request')
+  t.equal(partial.headers.vary, VARY_HTMX)
 
   await changeEntity(db, clients[42] as { id: string }, {
     updatedAt: db.raw("now() + interval '1 hour'"),

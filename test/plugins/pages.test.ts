@@ -1,4 +1,5 @@
 import t from 'tap'
+import { VARY_HTMX } from '../../src/plugins/app/render.js'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
 import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
 
@@ -37,6 +38,6 @@ t.test('an htmx request gets the partial of the same template, and the page says
   t.match(full.body, '<!doctype html>')
   t.notMatch(partial.body, '<!doctype html>')
   t.match(partial.body, '<h1>Dashboard</h1>')
-  t.equal(partial.headers.vary, 'HX-Request')
-  t.equal(full.headers.vary, 'HX-Request')
+  t.equal(partial.headers.vary, VARY_HTMX)
+  t.equal(full.headers.vary, VARY_HTMX)
 })

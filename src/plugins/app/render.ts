@@ -66,7 +66,7 @@ declare module 'fastify' {
   interface FastifyReply {
     /**
      * Renders views/<template>.eta: inside the layout for a full page, alone for an htmx request
-     * (the partial of the same template), and says `Vary: HX-Request` so caches keep them apart.
+     * (the partial of the same template), and says so in `Vary` (VARY_HTMX) so caches keep them apart.
      */
     page(template: string, data: PageData): Promise<FastifyReply>
     /** Remembers a one-time status message for the next page this user sees. */
@@ -79,8 +79,26 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Whether to answer with the partial of a template: an htmx request that swaps part of a page. Not a
+ * boosted link, and not htmx's history restore (Back or reload of a pushed URL when its page is no longer
+ * in htmx's cache): that one replaces the whole body, so it gets the full page.
+ */
 export function isHtmxPartialRequest(request: FastifyRequest): boolean {
-  return request.headers['hx-request'] === 'true' && request.headers['hx-boosted'] !== 'true'
+  const { headers } = request
+  return (
+    headers['hx-request'] === 'true' &&
+    headers['hx-boosted'] !== 'true' &&
+    headers['hx-history-restore-request'] !== 'true'
+  )
+}
+
+/** The request headers that choose between a full page and a partial: caches must keep them apart. */
+export const VARY_HTMX = 'HX-Request, HX-Target, HX-Boosted, HX-History-Restore-Request'
+
+/** The part of a page an htmx request swaps (its HX-Target), or undefined for a full page. */
+export function htmxTarget(request: FastifyRequest): string | undefined {
+  return isHtmxPartialRequest(request) ? (request.headers['hx-target'] as string | undefined) : undefined
 }
 
 export default fp(
@@ -95,7 +113,7 @@ export default fp(
       return this.code(code)
         .header('HX-Retarget', '#status')
         .header('HX-Reswap', 'innerHTML')
-        .header('Vary', 'HX-Request')
+        .header('Vary', VARY_HTMX)
         .type('text/html; charset=utf-8')
         .send(html)
     })
@@ -125,7 +143,7 @@ export default fp(
         fmt,
         nav: navigationFor(user, request.url.split('?')[0] ?? '/'),
       }
-      this.header('Vary', 'HX-Request').type('text/html; charset=utf-8')
+      this.header('Vary', VARY_HTMX).type('text/html; charset=utf-8')
       const partial = isHtmxPartialRequest(request)
       const html = partial
         ? await this.viewAsync(template, locals)
