@@ -13,17 +13,12 @@ import { permissionRows } from './view-model.js'
 
 const MANAGE = { access: { permission: 'manage_user_accounts' } } as const
 
-function permissionsPage(
-  reply: FastifyReply,
-  target: ManagedUser,
-  errors = new FormErrors(),
-  granted?: ReadonlySet<PermissionKey>,
-) {
+function permissionsPage(reply: FastifyReply, target: ManagedUser, errors = new FormErrors()) {
   const actor = signedInUser(reply.request)
   return reply.page('users/permissions', {
     title: `Permissions of ${target.name}`,
     target,
-    rows: permissionRows(actor, target, granted),
+    rows: permissionRows(actor, target),
     errors,
     mayShareAll: actor.permissions.has('system_administrator'),
   })
@@ -71,11 +66,10 @@ export default async function permissionRoutes(app: FastifyInstance) {
     {
       config: {
         ...MANAGE,
-        form: async (request, reply, errors) => {
-          const target = await routeUser(request as FastifyRequest<{ Params: { id: string } }>)
-          const keys = submittedKeys(request.body).filter(isPermissionKey)
-          return permissionsPage(reply, target, errors, errors.for('permissions') ? new Set(keys) : undefined)
-        },
+        // A refused set is not kept: the page shows what is stored, with the reason. (The form as sent cannot
+        // be shown back: rows included in another permission are disabled, so they send nothing.)
+        form: async (request, reply, errors) =>
+          permissionsPage(reply, await routeUser(request as FastifyRequest<{ Params: { id: string } }>), errors),
       },
       schema: { body: formBody({ permissions: many(100) }) },
     },

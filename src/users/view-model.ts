@@ -22,11 +22,8 @@ export interface PermissionRow {
 }
 
 /** The 25 rows of a user's permission page, in SPEC order, as this actor may see and change them. */
-export function permissionRows(
-  actor: CurrentUser,
-  target: ManagedUser,
-  granted: ReadonlySet<PermissionKey> = new Set(target.granted),
-): PermissionRow[] {
+export function permissionRows(actor: CurrentUser, target: ManagedUser): PermissionRow[] {
+  const granted: ReadonlySet<PermissionKey> = new Set(target.granted)
   const effective = effectivePermissions(granted)
   return PERMISSIONS.map((p) => {
     const includer = includedBy(p.key, granted)

@@ -250,6 +250,11 @@ t.test('the last active System Administrator cannot lose the permission, even wh
   await survivor.get(`/settings/users/${survivorId}/permissions`)
   const self = await survivor.post(`/settings/users/${survivorId}/permissions`, { permissions: ['read_data'] })
   t.equal(self.statusCode, 409, 'the last administrator cannot remove it from themselves either')
+  // The refused page shows what is stored (all 25 On, 24 of them through System Administrator), not the form
+  // as sent, where the included rows were disabled and so sent nothing.
+  t.match(visibleText(self.body), 'is the last active System Administrator.')
+  t.equal((self.body.match(/name="permissions" value="\w+" checked/g) ?? []).length, 25, 'every row shows On')
+  t.match(visibleText(self.body), 'Read Data View information only. On — included in System Administrator')
 
   // Deactivation races: two admins again, each deactivating the other.
   const third = await aUser(db, { company, name: 'Tia Third', permissions: ['system_administrator'] })
