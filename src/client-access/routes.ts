@@ -202,6 +202,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     request: FastifyRequest<{ Params: { id: string } }>,
     reply: FastifyReply,
     errors = new FormErrors(),
+    values: Record<string, unknown> = {},
   ) => {
     const entity = clientOf(request).entity
     const find = String((request.query as Record<string, unknown> | undefined)?.find ?? '')
@@ -209,7 +210,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       .slice(0, 100)
     const view = await sharingView(app.db, signedInUser(request), entity, find)
     const template = isHtmxPartialRequest(request) ? 'sharing/dialog' : 'sharing/page'
-    return reply.page(template, { title: `Sharing options: ${entity.name}`, entity, view, errors, find })
+    return reply.page(template, { title: `Sharing options: ${entity.name}`, entity, view, errors, find, values })
   }
   app.get<{ Params: { id: string } }>(
     '/entities/:id/sharing',
@@ -228,9 +229,14 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       {
         config: {
           ...config,
-          // A refusal is shown beside this action's own field.
+          // A refusal is shown beside this action's own field, with what was typed kept.
           form: (request, reply, errors) =>
-            sharingPage(request as FastifyRequest<{ Params: { id: string } }>, reply, errors.moved('sharing', field)),
+            sharingPage(
+              request as FastifyRequest<{ Params: { id: string } }>,
+              reply,
+              errors.moved('sharing', field),
+              (request.body ?? {}) as Record<string, unknown>,
+            ),
         },
         schema: { body: SHARING_FORM },
       },
@@ -301,6 +307,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       title: `Access request for ${found.entity_name}`,
       request: found,
       errors: errors.moved('sharing', 'decision'),
+      reason: text(request.body, 'reason'),
     })
   }
   app.get<{ Params: { requestId: string } }>(
@@ -318,7 +325,8 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       async (request, reply) => {
         const { requestId } = request.params
         if (!isUuid(requestId)) throw new NotFoundError('request')
-        const reason = text(request.body, 'reason').slice(0, 2000)
+        const reason = text(request.body, 'reason')
+        if (reason.length > 2000) throw new RuleError('reason', 'Enter a reason of at most 2,000 characters.')
         const result = await decideRequest(app.db, requestActor(request), requestId, decision, reason)
         reply.flash({
           kind: 'success',

@@ -465,3 +465,29 @@ t.test('the recycle bin under client access: only accessible clients are listed,
     'a live document is not in the bin',
   )
 })
+
+t.test('an over-long request message or decline reason is refused and kept as typed, never cut', async (t) => {
+  const { db, company, admin, alice, client, v, enable } = await setup(t)
+  await enable({ allow_access_requests: '1' })
+  await unshareAll(db, client)
+  await aShare(db, { company, client, user: admin })
+  const a = await v(alice)
+  await a.get(`/entities/${client.id}/sharing`)
+  const long = `${'Because the audit needs it. '.repeat(80)}END` // 2,243 characters
+  const refused = await a.post(`/entities/${client.id}/access-requests`, { message: long })
+  t.equal(refused.statusCode, 422)
+  t.match(visibleText(refused.body), 'Enter a message of at most 2,000 characters.')
+  t.match(refused.body, /<textarea[^>]*name="message"[^>]*>Because the audit needs it\.[^<]*END<\/textarea>/, 'kept')
+  t.equal((await db('access_requests').where({ entity_id: client.id })).length, 0, 'nothing sent')
+
+  await a.post(`/entities/${client.id}/access-requests`, { message: 'Short and clear' })
+  const pending = await db('access_requests').where({ requester_id: alice.id }).first()
+  const ad = await v(admin)
+  await ad.get(`/access-requests/${pending.id}`)
+  const cut = await ad.post(`/access-requests/${pending.id}/decline`, { reason: long })
+  t.equal(cut.statusCode, 422)
+  t.match(visibleText(cut.body), 'Enter a reason of at most 2,000 characters.')
+  t.match(cut.body, /<textarea[^>]*name="reason"[^>]*>Because the audit needs it\.[^<]*END<\/textarea>/, 'kept')
+  t.equal((await db('access_requests').where({ id: pending.id }).first()).status, 'pending', 'not declined')
+  t.equal((await db('outbox_emails').where({ to_address: alice.email })).length, 0, 'and no email')
+})
