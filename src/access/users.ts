@@ -5,6 +5,8 @@
  * manager could change such a user's email to their own address, send a new invitation and sign in as
  * them, with permissions the manager was never given.
  */
+
+import { isolate } from '../forms/names.js'
 import {
   effectivePermissions,
   includedBy,
@@ -33,12 +35,12 @@ export function whyNotManageUser(actor: UserManager, target: ManagedAccount): st
   const beyond = permissionsBeyond(actor, target)
   if (beyond.length === 0) return undefined
   if (beyond.includes('system_administrator')) {
-    return `${target.name} is a System Administrator: only an administrator can change their account.`
+    return `${isolate(target.name)} is a System Administrator: only an administrator can change their account.`
   }
   const labels = beyond.map(permissionLabel)
   const listed =
     labels.length > 3 ? `${labels.slice(0, 3).join(', ')} and ${labels.length - 3} more` : labels.join(', ')
-  return `${target.name} holds permissions you do not hold (${listed}): only a user who holds all of them can change their account.`
+  return `${isolate(target.name)} holds permissions you do not hold (${listed}): only a user who holds all of them can change their account.`
 }
 
 /** Why one permission of a user cannot be switched by this actor (see permissionSwitchRefusal). */

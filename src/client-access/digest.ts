@@ -1,5 +1,6 @@
 import { accessibleClientsPredicate, accessSubject } from '../access/client-access.js'
 import type { Db } from '../db/knex.js'
+import { isolate } from '../forms/names.js'
 import { enqueueEmail } from '../mail/outbox.js'
 
 const STALE_RUN_MINUTES = 15
@@ -82,13 +83,13 @@ export async function runDueDigests(db: Db, publicUrl: string, now = new Date())
       const lines = await digestFor(db, user.id, since, now)
       if (lines.length === 0) continue
       const text = [
-        `Hello ${user.name},`,
+        `Hello ${isolate(user.name)},`,
         '',
         `What happened on your client relationships in the day before ${run.day}:`,
         '',
         ...lines.map(
           (l) =>
-            `- ${l.name}: ${l.events} ${l.events === 1 ? 'change' : 'changes'} (${l.actions.join(', ')}) ${publicUrl}/entities/${l.id}`,
+            `- ${isolate(l.name)}: ${l.events} ${l.events === 1 ? 'change' : 'changes'} (${l.actions.join(', ')}) ${publicUrl}/entities/${l.id}`,
         ),
         '',
         'To leave a client out of this digest, untick “Receive daily digest” in its Sharing options.',

@@ -9,6 +9,7 @@ import {
 import type { Db } from '../db/knex.js'
 import type { Entity } from '../entities/queries.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
+import { isolate } from '../forms/names.js'
 import { enqueueEmail } from '../mail/outbox.js'
 import { sharingRefused } from './refusal.js'
 
@@ -58,11 +59,11 @@ export async function requestAccess(
       await enqueueEmail(trx, {
         companyId: actor.user.companyId,
         to: to.email,
-        subject: `${actor.user.name} asks for access to ${entity.name}`,
+        subject: `${isolate(actor.user.name)} asks for access to ${isolate(entity.name)}`,
         text: [
-          `Hello ${to.name},`,
+          `Hello ${isolate(to.name)},`,
           '',
-          `${actor.user.name} asks for access to the client relationship ${entity.name}.`,
+          `${isolate(actor.user.name)} asks for access to the client relationship ${isolate(entity.name)}.`,
           message ? `Their message: “${message}”` : 'They left no message.',
           '',
           `Grant or decline: ${publicUrl}/access-requests/${request.id}`,
@@ -158,13 +159,13 @@ export async function decideRequest(
     await enqueueEmail(trx, {
       companyId: actor.user.companyId,
       to: request.requester_email,
-      subject: `Your access request for ${request.entity_name} was ${decision === 'grant' ? 'granted' : 'declined'}`,
+      subject: `Your access request for ${isolate(request.entity_name)} was ${decision === 'grant' ? 'granted' : 'declined'}`,
       text: [
-        `Hello ${request.requester_name},`,
+        `Hello ${isolate(request.requester_name)},`,
         '',
         decision === 'grant'
-          ? `${actor.user.name} gave you access to ${request.entity_name}.`
-          : `${actor.user.name} declined your request for access to ${request.entity_name}.`,
+          ? `${isolate(actor.user.name)} gave you access to ${isolate(request.entity_name)}.`
+          : `${isolate(actor.user.name)} declined your request for access to ${isolate(request.entity_name)}.`,
         reason ? `Reason: ${reason}` : '',
       ]
         .filter((l) => l !== '')

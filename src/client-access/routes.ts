@@ -3,6 +3,7 @@ import { hasAccessTo } from '../access/client-access.js'
 import { clientOf } from '../access/client-context.js'
 import type { Entity } from '../entities/queries.js'
 import { FormErrors, text } from '../forms/form-errors.js'
+import { checkName, isolate } from '../forms/names.js'
 import { RuleError } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { allValues, isUuid, NotFoundError, signedInUser } from '../http/params.js'
@@ -101,7 +102,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       .select('id', 'name', 'email', 'active')
       .orderByRaw('lower(name)')
     return reply.page('client-access/group-form', {
-      title: group ? `Group: ${group.name}` : 'Create a group',
+      title: group ? `Group: ${isolate(group.name)}` : 'Create a group',
       group,
       values,
       users,
@@ -120,8 +121,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
   })
   const assertValidGroup = (values: { name: string }) => {
     const errors = new FormErrors()
-    if (!values.name) errors.add('name', 'Enter the name of the group')
-    else if (values.name.length > 100) errors.add('name', 'Enter a name of at most 100 characters')
+    checkName(errors, 'name', values.name, 100, 'Enter the name of the group')
     RuleError.throwIf(errors)
   }
 
@@ -141,7 +141,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       const values = groupInput(request.body)
       assertValidGroup(values)
       await createGroup(app.db, requestActor(request), values.name, values.members)
-      reply.flash({ kind: 'success', text: `The group ${values.name} was created.` })
+      reply.flash({ kind: 'success', text: `The group ${isolate(values.name)} was created.` })
       return reply.redirect('/settings/client-access', 303)
     },
   )
@@ -170,7 +170,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       const values = groupInput(request.body)
       assertValidGroup(values)
       await updateGroup(app.db, requestActor(request), group.id, values.name, values.members)
-      reply.flash({ kind: 'success', text: `The group ${values.name} was saved.` })
+      reply.flash({ kind: 'success', text: `The group ${isolate(values.name)} was saved.` })
       return reply.redirect('/settings/client-access', 303)
     },
   )
@@ -183,7 +183,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       const template = isHtmxPartialRequest(request)
         ? 'client-access/group-delete-dialog'
         : 'client-access/group-delete'
-      return reply.page(template, { title: `Delete the group ${group.name}?`, group, impact })
+      return reply.page(template, { title: `Delete the group ${isolate(group.name)}?`, group, impact })
     },
   )
   app.post<{ Params: { groupId: string } }>(
@@ -192,7 +192,10 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const group = await loadGroup(request)
       await deleteGroup(app.db, requestActor(request), group.id)
-      reply.flash({ kind: 'success', text: `The group ${group.name} was deleted, with its access to clients.` })
+      reply.flash({
+        kind: 'success',
+        text: `The group ${isolate(group.name)} was deleted, with its access to clients.`,
+      })
       return reply.redirect('/settings/client-access', 303)
     },
   )
@@ -210,7 +213,14 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       .slice(0, 100)
     const view = await sharingView(app.db, signedInUser(request), entity, find)
     const template = isHtmxPartialRequest(request) ? 'sharing/dialog' : 'sharing/page'
-    return reply.page(template, { title: `Sharing options: ${entity.name}`, entity, view, errors, find, values })
+    return reply.page(template, {
+      title: `Sharing options: ${isolate(entity.name)}`,
+      entity,
+      view,
+      errors,
+      find,
+      values,
+    })
   }
   app.get<{ Params: { id: string } }>(
     '/entities/:id/sharing',
@@ -255,7 +265,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     else if ((kind === 'user' || kind === 'group') && isUuid(id)) target = { kind, id }
     else throw sharingRefused('Choose a user, a group or the whole company.')
     const label = await addShare(app.db, requestActor(request), entity, target)
-    return `${entity.name} is now shared with ${label}.`
+    return `${isolate(entity.name)} is now shared with ${label}.`
   })
   sharingAction('/entities/:id/sharing/:shareId/remove', CLIENT, 'share_with', async (request, entity) => {
     const shareId = request.params.shareId
@@ -272,8 +282,8 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     const receive = (request.body as Record<string, unknown>).digest === '1'
     await setDigest(app.db, signedInUser(request), entity.id, receive)
     return receive
-      ? `You will receive ${entity.name} in your daily digest.`
-      : `${entity.name} is left out of your daily digest.`
+      ? `You will receive ${isolate(entity.name)} in your daily digest.`
+      : `${isolate(entity.name)} is left out of your daily digest.`
   })
   sharingAction('/entities/:id/access-requests', CLIENT_WITHOUT_ACCESS, 'message', async (request, entity) => {
     const message = text(request.body, 'message')
@@ -304,7 +314,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
           (found.requester_id === user.id || (await hasAccessTo(app.db, user, found.entity_id)))))
     if (!found || !readable) throw new NotFoundError('request')
     return reply.page('client-access/request', {
-      title: `Access request for ${found.entity_name}`,
+      title: `Access request for ${isolate(found.entity_name)}`,
       request: found,
       errors: errors.moved('sharing', 'decision'),
       reason: text(request.body, 'reason'),

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { clientOf } from '../access/client-context.js'
+import { isolate } from '../forms/names.js'
 import { RuleError } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
@@ -109,7 +110,11 @@ export default async function documentRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const entity = clientOf(request).entity
       const doc = await documentOf(entity.company_id, entity.id, request.params.documentId)
-      return reply.page('documents/delete', { title: `Move ${doc.original_name} to the recycle bin?`, entity, doc })
+      return reply.page('documents/delete', {
+        title: `Move ${isolate(doc.original_name)} to the recycle bin?`,
+        entity,
+        doc,
+      })
     },
   )
 
@@ -120,7 +125,7 @@ export default async function documentRoutes(app: FastifyInstance) {
       const entity = clientOf(request).entity
       const doc = await documentOf(entity.company_id, entity.id, request.params.documentId)
       await softDeleteDocument(app.db, requestActor(request), doc)
-      reply.flash({ kind: 'success', text: `${doc.original_name} was moved to the recycle bin.` })
+      reply.flash({ kind: 'success', text: `${isolate(doc.original_name)} was moved to the recycle bin.` })
       return reply.redirect(`/entities/${entity.id}#documents`, 303)
     },
   )

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import type { Knex } from 'knex'
 import type { Db } from '../db/knex.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
+import { BIDI_CONTROL } from '../forms/names.js'
 import { RuleError } from '../forms/rule-error.js'
 import { exactlyOne } from '../http/params.js'
 import type { DocumentStorage } from '../storage/document-storage.js'
@@ -35,8 +36,8 @@ export function cleanFileName(name: string): string {
 
 /** Why a file name is refused, or undefined: names with control characters (a NUL, a line break) are. */
 export function fileNameProblem(name: string): string | undefined {
-  if ([...name].some(isControlCharacter))
-    return 'The file name contains characters that are not allowed: rename the file'
+  if ([...name].some(isControlCharacter) || BIDI_CONTROL.test(name))
+    return 'The file name contains characters that are not allowed (control or text-direction characters): rename the file'
   if (name.length > 1000) return 'The file name is too long: rename the file'
   return undefined
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { clientOf } from '../access/client-context.js'
 import { mayChooseOwner, maySetServiced } from '../access/entities.js'
 import { FormErrors, text } from '../forms/form-errors.js'
+import { isolate } from '../forms/names.js'
 import type { FormRerender } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { isUuid, signedInUser, withQuery } from '../http/params.js'
@@ -89,7 +90,7 @@ export default async function entityRoutes(app: FastifyInstance) {
   ) => {
     const user = signedInUser(reply.request)
     return reply.page('entities/form', {
-      title: opts.entity ? `Edit ${opts.entity.name}` : 'New client relationship',
+      title: opts.entity ? `Edit ${isolate(opts.entity.name)}` : 'New client relationship',
       entity: opts.entity,
       values: opts.values,
       errors: opts.errors ?? new FormErrors(),
@@ -122,7 +123,7 @@ export default async function entityRoutes(app: FastifyInstance) {
       const owners = new Set((await activeUsersOf(app.db, user.companyId)).map((o) => o.id))
       const values = validateEntity(inputFrom(request.body), user, owners)
       const id = await createEntity(app.db, requestActor(request), values)
-      reply.flash({ kind: 'success', text: `${values.name} was created.` })
+      reply.flash({ kind: 'success', text: `${isolate(values.name)} was created.` })
       return reply.redirect(`/entities/${id}`, 303)
     },
   )
@@ -154,7 +155,7 @@ export default async function entityRoutes(app: FastifyInstance) {
       const values = validateEntity(inputFrom(request.body), user, owners, entity)
       const version = text(request.body, 'version')
       const changed = await updateEntity(app.db, requestActor(request), entity.id, values, version)
-      reply.flash({ kind: 'success', text: changed ? `${values.name} was saved.` : 'Nothing was changed.' })
+      reply.flash({ kind: 'success', text: changed ? `${isolate(values.name)} was saved.` : 'Nothing was changed.' })
       return reply.redirect(`/entities/${entity.id}`, 303)
     },
   )
@@ -164,7 +165,7 @@ export default async function entityRoutes(app: FastifyInstance) {
     { config: ENTITY('delete_entities') },
     async (request, reply) => {
       const entity = clientOf(request).entity
-      return reply.page('entities/delete', { title: `Move ${entity.name} to the recycle bin?`, entity })
+      return reply.page('entities/delete', { title: `Move ${isolate(entity.name)} to the recycle bin?`, entity })
     },
   )
 
@@ -174,7 +175,7 @@ export default async function entityRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const entity = clientOf(request).entity
       await softDeleteEntity(app.db, requestActor(request), entity)
-      reply.flash({ kind: 'success', text: `${entity.name} was moved to the recycle bin.` })
+      reply.flash({ kind: 'success', text: `${isolate(entity.name)} was moved to the recycle bin.` })
       return reply.redirect('/entities', 303)
     },
   )

@@ -3,6 +3,7 @@ import { mayChooseOwner, whyNotSetStatus } from '../access/entities.js'
 import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import { FormErrors } from '../forms/form-errors.js'
+import { checkName, isolate } from '../forms/names.js'
 import { RuleError } from '../forms/rule-error.js'
 import { exactlyOne, isCalendarDate, NotFoundError } from '../http/params.js'
 import type { CurrentUser } from '../types.js'
@@ -50,8 +51,7 @@ export function validateEntity(
 ): EntityValues {
   const errors = new FormErrors()
   if (!isKind(input.kind)) errors.add('kind', 'Choose whether the client is an individual or not')
-  if (!input.name) errors.add('name', 'Enter the name')
-  else if (input.name.length > 300) errors.add('name', 'Enter a name of at most 300 characters')
+  checkName(errors, 'name', input.name, 300)
   const individual = input.kind === 'individual'
   if (individual) {
     if (input.date_of_birth) {
@@ -141,7 +141,7 @@ export async function createEntity(db: Db, actor: EntityActor, values: EntityVal
 function changedMeanwhile(current: Entity): RuleError {
   return new RuleError(
     'name',
-    `${current.name} was changed by someone else after you opened this form, and nothing was saved. The form shows what you entered: check it against the client's page, then save again.`,
+    `${isolate(current.name)} was changed by someone else after you opened this form, and nothing was saved. The form shows what you entered: check it against the client's page, then save again.`,
     { status: 409, current },
   )
 }

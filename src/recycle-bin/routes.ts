@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { findDocument, purgeDocument, restoreDocument } from '../documents/service.js'
 import { findDeletedEntity } from '../entities/queries.js'
+import { isolate } from '../forms/names.js'
 import { requestActor } from '../http/actor.js'
 import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
 import { purgeEntity, recycleBin, restoreEntity } from './service.js'
@@ -51,7 +52,7 @@ export default async function recycleBinRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const entity = await deletedEntity(request)
       await restoreEntity(app.db, requestActor(request), entity)
-      reply.flash({ kind: 'success', text: `${entity.name} was restored.` })
+      reply.flash({ kind: 'success', text: `${isolate(entity.name)} was restored.` })
       return reply.redirect(`/entities/${entity.id}`, 303)
     },
   )
@@ -62,7 +63,11 @@ export default async function recycleBinRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const entity = await deletedEntity(request)
       const documents = Number((await app.db('documents').where({ entity_id: entity.id }).count('* as n'))[0]?.n ?? 0)
-      return reply.page('recycle-bin/purge-entity', { title: `Delete ${entity.name} for good?`, entity, documents })
+      return reply.page('recycle-bin/purge-entity', {
+        title: `Delete ${isolate(entity.name)} for good?`,
+        entity,
+        documents,
+      })
     },
   )
 
@@ -72,7 +77,7 @@ export default async function recycleBinRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const entity = await deletedEntity(request)
       await purgeEntity(app.db, app.storage, requestActor(request), entity)
-      reply.flash({ kind: 'success', text: `${entity.name} was deleted for good, with its documents.` })
+      reply.flash({ kind: 'success', text: `${isolate(entity.name)} was deleted for good, with its documents.` })
       return reply.redirect('/recycle-bin', 303)
     },
   )
@@ -83,7 +88,7 @@ export default async function recycleBinRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const doc = await deletedDocument(request)
       await restoreDocument(app.db, requestActor(request), doc)
-      reply.flash({ kind: 'success', text: `${doc.original_name} was restored.` })
+      reply.flash({ kind: 'success', text: `${isolate(doc.original_name)} was restored.` })
       return reply.redirect('/recycle-bin', 303)
     },
   )
@@ -93,7 +98,7 @@ export default async function recycleBinRoutes(app: FastifyInstance) {
     { config: DOCUMENTS },
     async (request, reply) => {
       const doc = await deletedDocument(request)
-      return reply.page('recycle-bin/purge-document', { title: `Delete ${doc.original_name} for good?`, doc })
+      return reply.page('recycle-bin/purge-document', { title: `Delete ${isolate(doc.original_name)} for good?`, doc })
     },
   )
 
@@ -103,7 +108,7 @@ export default async function recycleBinRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const doc = await deletedDocument(request)
       await purgeDocument(app.db, app.storage, requestActor(request), doc)
-      reply.flash({ kind: 'success', text: `${doc.original_name} was deleted for good.` })
+      reply.flash({ kind: 'success', text: `${isolate(doc.original_name)} was deleted for good.` })
       return reply.redirect('/recycle-bin', 303)
     },
   )

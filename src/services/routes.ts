@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { clientOf } from '../access/client-context.js'
 import { isRiskLevel, RISK_LEVELS, type RiskLevel } from '../entities/reference.js'
 import { FormErrors, text } from '../forms/form-errors.js'
+import { checkName, isolate } from '../forms/names.js'
 import { type FormRerender, RuleError } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
@@ -61,12 +62,11 @@ export default async function serviceRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const values = newServiceOf(request.body)
       const errors = new FormErrors()
-      if (!values.name) errors.add('name', 'Enter the name of the service')
-      else if (values.name.length > 100) errors.add('name', 'Enter a name of at most 100 characters')
+      checkName(errors, 'name', values.name, 100, 'Enter the name of the service')
       if (!isRiskLevel(values.risk_level)) errors.add('risk_level', 'Choose a risk level')
       RuleError.throwIf(errors)
       await addCatalogueService(app.db, requestActor(request), values.name, values.risk_level as RiskLevel)
-      reply.flash({ kind: 'success', text: `${values.name} was added to the services.` })
+      reply.flash({ kind: 'success', text: `${isolate(values.name)} was added to the services.` })
       return reply.redirect('/settings/services', 303)
     },
   )
@@ -79,9 +79,10 @@ export default async function serviceRoutes(app: FastifyInstance) {
       const service = (await catalogue(app.db, user.companyId)).find((s) => s.id === request.params.serviceId)
       if (!service) throw new NotFoundError('service')
       const risk = text(request.body, 'risk_level')
-      if (!isRiskLevel(risk)) throw new RuleError(`risk-${service.id}`, `Choose a risk level for ${service.name}`)
+      if (!isRiskLevel(risk))
+        throw new RuleError(`risk-${service.id}`, `Choose a risk level for ${isolate(service.name)}`)
       await changeServiceRisk(app.db, requestActor(request), service, risk)
-      reply.flash({ kind: 'success', text: `The risk level of ${service.name} is now ${risk}.` })
+      reply.flash({ kind: 'success', text: `The risk level of ${isolate(service.name)} is now ${risk}.` })
       return reply.redirect('/settings/services', 303)
     },
   )
@@ -103,7 +104,7 @@ export default async function serviceRoutes(app: FastifyInstance) {
       const added = await allocateService(app.db, requestActor(request), entity.id, service)
       reply.flash({
         kind: added ? 'success' : 'info',
-        text: added ? `${service.name} was added.` : `${service.name} was already allocated.`,
+        text: added ? `${isolate(service.name)} was added.` : `${isolate(service.name)} was already allocated.`,
       })
       return reply.redirect(`/entities/${entity.id}#services`, 303)
     },
@@ -124,7 +125,7 @@ export default async function serviceRoutes(app: FastifyInstance) {
       const entity = clientOf(request).entity
       const allocation = await allocationOf(entity.company_id, entity.id, request.params.allocationId)
       return reply.page('services/remove', {
-        title: `Remove ${allocation.name} from ${entity.name}?`,
+        title: `Remove ${isolate(allocation.name)} from ${isolate(entity.name)}?`,
         entity,
         allocation,
       })
@@ -138,7 +139,7 @@ export default async function serviceRoutes(app: FastifyInstance) {
       const entity = clientOf(request).entity
       const allocation = await allocationOf(entity.company_id, entity.id, request.params.allocationId)
       await removeAllocation(app.db, requestActor(request), entity.id, allocation)
-      reply.flash({ kind: 'success', text: `${allocation.name} was removed from ${entity.name}.` })
+      reply.flash({ kind: 'success', text: `${isolate(allocation.name)} was removed from ${isolate(entity.name)}.` })
       return reply.redirect(`/entities/${entity.id}#services`, 303)
     },
   )

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { writeAudit } from '../audit/audit.js'
+import { isolate } from '../forms/names.js'
 import { requestActor } from '../http/actor.js'
 import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
 import { signOutEverywhere } from '../users/service.js'
@@ -17,7 +18,7 @@ export default async function sessionRoutes(app: FastifyInstance) {
   app.get<{ Params: { id: string } }>('/settings/users/:id/sessions', { config: SIGNOUT }, async (request, reply) => {
     const target = await routeUser(request)
     const sessions = await listSessionsOfUser(app.db, target.company_id, target.id)
-    return reply.page('sessions/user', { title: `Sessions of ${target.name}`, target, sessions })
+    return reply.page('sessions/user', { title: `Sessions of ${isolate(target.name)}`, target, sessions })
   })
 
   app.post<{ Params: { id: string } }>(
@@ -28,7 +29,7 @@ export default async function sessionRoutes(app: FastifyInstance) {
       const ended = await signOutEverywhere(app.db, requestActor(request), target.id)
       reply.flash({
         kind: 'success',
-        text: `${target.name} was signed out of ${ended} ${ended === 1 ? 'session' : 'sessions'}.`,
+        text: `${isolate(target.name)} was signed out of ${ended} ${ended === 1 ? 'session' : 'sessions'}.`,
       })
       if (target.id === signedInUser(request).id) return reply.redirect('/login', 303)
       return reply.redirect(`/settings/users/${target.id}/sessions`, 303)

@@ -3,6 +3,7 @@ import type { Knex } from 'knex'
 import { writeAudit } from '../audit/audit.js'
 import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js'
 import type { Db } from '../db/knex.js'
+import { isolate } from '../forms/names.js'
 import { enqueueEmail } from '../mail/outbox.js'
 
 export const INVITATION_DAYS = 7
@@ -37,11 +38,11 @@ export async function inviteUser(
   await enqueueEmail(trx, {
     companyId: opts.companyId,
     to: opts.user.email,
-    subject: `You are invited to KYC Desk (${opts.companyName})`,
+    subject: `You are invited to KYC Desk (${isolate(opts.companyName)})`,
     text: [
-      `Hello ${opts.user.name},`,
+      `Hello ${isolate(opts.user.name)},`,
       '',
-      `${opts.invitedBy.name} has given you an account on KYC Desk for ${opts.companyName}.`,
+      `${isolate(opts.invitedBy.name)} has given you an account on KYC Desk for ${isolate(opts.companyName)}.`,
       `Choose your password here within ${INVITATION_DAYS} days (the link works once):`,
       '',
       `${opts.publicUrl}/invitations/${token}`,

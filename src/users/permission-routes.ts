@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isPermissionKey, type PermissionKey, permissionLabel } from '../access/permissions.js'
 import { FormErrors } from '../forms/form-errors.js'
+import { isolate } from '../forms/names.js'
 import { RuleError } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { allValues, NotFoundError, signedInUser } from '../http/params.js'
@@ -16,7 +17,7 @@ const MANAGE = { access: { permission: 'manage_user_accounts' } } as const
 function permissionsPage(reply: FastifyReply, target: ManagedUser, errors = new FormErrors()) {
   const actor = signedInUser(reply.request)
   return reply.page('users/permissions', {
-    title: `Permissions of ${target.name}`,
+    title: `Permissions of ${isolate(target.name)}`,
     target,
     rows: permissionRows(actor, target),
     errors,
@@ -42,7 +43,7 @@ function toggleResult(
     (row, i) => row.key !== key && (row.state !== beforeRows[i]?.state || row.locked !== beforeRows[i]?.locked),
   )
   return reply.page('users/_toggle-result', {
-    title: `Permissions of ${target.name}`,
+    title: `Permissions of ${isolate(target.name)}`,
     target,
     row: rows.find((r) => r.key === key),
     changed,
@@ -82,8 +83,8 @@ export default async function permissionRoutes(app: FastifyInstance) {
       reply.flash({
         kind: 'success',
         text: result.changed
-          ? `The permissions of ${target.name} were saved.`
-          : `Nothing changed: the permissions of ${target.name} were already as shown.`,
+          ? `The permissions of ${isolate(target.name)} were saved.`
+          : `Nothing changed: the permissions of ${isolate(target.name)} were already as shown.`,
       })
       return reply.redirect(`/settings/users/${target.id}/permissions`, 303)
     },
@@ -116,7 +117,7 @@ export default async function permissionRoutes(app: FastifyInstance) {
       const result = await togglePermission(app.db, requestActor(request), target.id, key, on)
       const status = {
         kind: 'success' as const,
-        text: `${permissionLabel(key)} is now ${on ? 'On' : 'Off'} for ${target.name}.`,
+        text: `${permissionLabel(key)} is now ${on ? 'On' : 'Off'} for ${isolate(target.name)}.`,
       }
       if (!isHtmxPartialRequest(request)) {
         reply.flash(status)
@@ -133,7 +134,10 @@ export default async function permissionRoutes(app: FastifyInstance) {
       const target = await routeUser(request)
       const on = (request.body as Record<string, unknown> | undefined)?.share_all === '1'
       await setShareAllClients(app.db, requestActor(request), target.id, on)
-      reply.flash({ kind: 'success', text: `All clients are ${on ? 'now' : 'no longer'} shared with ${target.name}.` })
+      reply.flash({
+        kind: 'success',
+        text: `All clients are ${on ? 'now' : 'no longer'} shared with ${isolate(target.name)}.`,
+      })
       return reply.redirect(`/settings/users/${target.id}/permissions`, 303)
     },
   )

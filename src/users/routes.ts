@@ -8,6 +8,7 @@ import {
 } from '../access/permissions.js'
 import { whyNotManageUser } from '../access/users.js'
 import { FormErrors, text } from '../forms/form-errors.js'
+import { isolate } from '../forms/names.js'
 import type { FormRerender } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { allValues, pageNumber, signedInUser, withQuery } from '../http/params.js'
@@ -90,7 +91,7 @@ export default async function userRoutes(app: FastifyInstance) {
       const user = await createUser(app.db, requestActor(request), values, values.permissions)
       reply.flash({
         kind: 'success',
-        text: `${user.name} was added. An invitation to set a password was sent to ${user.email}.`,
+        text: `${isolate(user.name)} was added. An invitation to set a password was sent to ${user.email}.`,
       })
       return reply.redirect(`/settings/users/${user.id}`, 303)
     },
@@ -103,7 +104,7 @@ export default async function userRoutes(app: FastifyInstance) {
     errors = new FormErrors(),
   ) =>
     reply.page('users/edit', {
-      title: `User: ${target.name}`,
+      title: `User: ${isolate(target.name)}`,
       target,
       values,
       // A refusal about the user as a whole is shown beside their name.
@@ -133,14 +134,14 @@ export default async function userRoutes(app: FastifyInstance) {
       const target = await routeUser(request)
       const values = detailsOf(request.body)
       await updateDetails(app.db, requestActor(request), target.id, values)
-      reply.flash({ kind: 'success', text: `The details of ${values.name} were saved.` })
+      reply.flash({ kind: 'success', text: `The details of ${isolate(values.name)} were saved.` })
       return reply.redirect(`/settings/users/${target.id}`, 303)
     },
   )
 
   const deactivatePage = (reply: FastifyReply, target: ManagedUser, errors = new FormErrors()) =>
     reply.page('users/deactivate', {
-      title: `Deactivate ${target.name}?`,
+      title: `Deactivate ${isolate(target.name)}?`,
       target,
       errors: errors.moved('user', 'confirm'),
     })
@@ -161,7 +162,7 @@ export default async function userRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const target = await routeUser(request)
       await setActive(app.db, requestActor(request), target.id, false)
-      reply.flash({ kind: 'success', text: `${target.name} was deactivated and signed out of every session.` })
+      reply.flash({ kind: 'success', text: `${isolate(target.name)} was deactivated and signed out of every session.` })
       return reply.redirect(`/settings/users/${target.id}`, 303)
     },
   )
@@ -172,7 +173,7 @@ export default async function userRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const target = await routeUser(request)
       await setActive(app.db, requestActor(request), target.id, true)
-      reply.flash({ kind: 'success', text: `${target.name} was reactivated and can sign in again.` })
+      reply.flash({ kind: 'success', text: `${isolate(target.name)} was reactivated and can sign in again.` })
       return reply.redirect(`/settings/users/${target.id}`, 303)
     },
   )

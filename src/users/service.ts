@@ -4,6 +4,7 @@ import { type ManagedAccount, permissionSwitchRefusal, whyNotManageUser } from '
 import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import { FormErrors } from '../forms/form-errors.js'
+import { checkName, isolate } from '../forms/names.js'
 import { RuleError } from '../forms/rule-error.js'
 import { NotFoundError } from '../http/params.js'
 import { deleteSessionsOfUser } from '../identity/session-store.js'
@@ -50,7 +51,7 @@ async function assertNotLastAdministrator(trx: Knex.Transaction, actor: Actor, t
   if ((await countOtherActiveAdministrators(trx, actor.user.companyId, target.id)) === 0) {
     throw new RuleError(
       'permissions',
-      `${target.name} is the last active System Administrator. ${what} would leave the company without one: make another user an administrator first.`,
+      `${isolate(target.name)} is the last active System Administrator. ${what} would leave the company without one: make another user an administrator first.`,
       { status: 409 },
     )
   }
@@ -140,8 +141,7 @@ export interface UserDetails {
 
 /** The problems of a user's name and email (missing, too long, not an address), added to `errors`. */
 function detailsErrors(values: UserDetails, errors = new FormErrors()): FormErrors {
-  if (!values.name) errors.add('name', 'Enter the name')
-  else if (values.name.length > 200) errors.add('name', 'Enter a name of at most 200 characters')
+  checkName(errors, 'name', values.name, 200)
   if (!values.email) errors.add('email', 'Enter the email address')
   else if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(values.email) || values.email.length > 254) {
     errors.add('email', 'Enter an email address like name@example.com')
@@ -207,11 +207,11 @@ export async function updateDetails(db: Db, actor: Actor, userId: string, detail
         await enqueueEmail(trx, {
           companyId: actor.user.companyId,
           to: target.email,
-          subject: `Your email address on KYC Desk (${actor.user.companyName}) was changed`,
+          subject: `Your email address on KYC Desk (${isolate(actor.user.companyName)}) was changed`,
           text: [
-            `Hello ${target.name},`,
+            `Hello ${isolate(target.name)},`,
             '',
-            `${actor.user.name} changed the email address of your KYC Desk account at ${actor.user.companyName}.`,
+            `${isolate(actor.user.name)} changed the email address of your KYC Desk account at ${isolate(actor.user.companyName)}.`,
             'Messages for your account now go to the new address, and this address no longer signs in to it.',
             ...(target.invited ? ['The invitation sent to this address no longer works.'] : []),
             '',
@@ -278,8 +278,8 @@ export async function setShareAllClients(db: Db, actor: Actor, userId: string, o
 export async function resendInvitation(db: Db, actor: Actor, userId: string) {
   return changeUser(db, actor, userId, async (trx, target) => {
     assertMayManage(actor, target)
-    if (!target.invited) throw new RuleError('user', `${target.name} has already set a password.`)
-    if (!target.active) throw new RuleError('user', `${target.name} is deactivated: reactivate them first.`)
+    if (!target.invited) throw new RuleError('user', `${isolate(target.name)} has already set a password.`)
+    if (!target.active) throw new RuleError('user', `${isolate(target.name)} is deactivated: reactivate them first.`)
     await inviteUser(trx, {
       companyId: actor.user.companyId,
       companyName: actor.user.companyName,

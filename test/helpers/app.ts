@@ -166,7 +166,7 @@ export class Visitor {
 export function visibleText(html: string): string {
   return html
     .replace(/<script[\s\S]*?<\/script>/g, ' ')
-    .replace(/<\/?(?:strong|em|b|i|a|span|code|abbr)\b[^>]*>/g, '')
+    .replace(/<\/?(?:strong|em|b|i|a|span|code|abbr|bdi)\b[^>]*>/g, '')
     .replace(/<[^>]+>/g, ' ')
     .replace(/&#39;/g, "'")
     .replace(/&quot;/g, '"')

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { VARY_HTMX } from '../../src/plugins/app/render.js'
 import { csrfFrom, testApp, Visitor } from '../helpers/app.js'
 import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
 
@@ -59,7 +60,7 @@ t.test('pages carry a strict Content-Security-Policy and security headers', asyn
   t.notMatch(csp, 'unsafe-eval')
   t.equal(res.headers['x-content-type-options'], 'nosniff')
   t.equal(res.headers['referrer-policy'], 'no-referrer')
-  t.equal(res.headers.vary, 'HX-Request')
+  t.equal(res.headers.vary, VARY_HTMX)
   t.notMatch(res.body, /<script>|<script [^>]*>[^<]+<\/script>|\son\w+="/, 'no inline script or handler')
 })
 

@@ -53,6 +53,12 @@ t.test('a refused upload stores nothing, and says so truthfully', async (t) => {
   t.equal((await db('documents')).length, 0)
   t.same(storedFiles(storageDir), [], 'no bytes were kept')
 
+  // "invoice\u202Efdp.exe" shows as "invoiceexe.pdf": a text-direction override in a file name is refused.
+  const reversed = await send([{ filename: 'invoice\u202Efdp.exe', content: PDF_BYTES }])
+  t.equal(reversed.statusCode, 422, 'a file name with a right-to-left override is refused')
+  t.match(visibleText(reversed.body), 'The file name contains characters that are not allowed')
+  t.equal((await db('documents')).length, 0)
+
   const two = await send([
     { filename: 'first.pdf', content: PDF_BYTES },
     { filename: 'second.pdf', content: PDF_BYTES },

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { PermissionKey } from '../../access/permissions.js'
+import { isolate } from '../../forms/names.js'
 import type { CurrentUser, Flash } from '../../types.js'
 import { anonymousCsrfToken } from './csrf.js'
 
@@ -50,6 +51,8 @@ export const fmt = {
     if (!(year >= 1000 && year <= 9999)) return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`
     return `${year}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())} UTC`
   },
+  /** A name inside a sentence of plain text (a label, a hint): isolated when it holds right-to-left text. */
+  isolate,
   json(value: unknown): string {
     return value === null || value === undefined ? '' : JSON.stringify(value)
   },
