@@ -20,6 +20,7 @@ import mailWorker from './mail/worker.js'
 import { configPlugin, dbPlugin, storagePlugin } from './plugins/app/core.js'
 import currentUser from './plugins/app/current-user.js'
 import errors from './plugins/app/errors.js'
+import formOnce from './plugins/app/form-once.js'
 import guard from './plugins/app/guard.js'
 import render from './plugins/app/render.js'
 import security, { frameworkErrorHandler } from './plugins/external/security.js'
@@ -98,6 +99,7 @@ export async function buildApp({
   await app.register(render)
   await app.register(errors)
   await app.register(guard)
+  await app.register(formOnce)
   await app.register(mailWorker, mail ?? {})
   await app.register(jobs, { queue })
 

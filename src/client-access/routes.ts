@@ -133,6 +133,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     {
       config: {
         ...ADMIN,
+        once: true,
         form: (request, reply, errors) => groupForm(reply, groupInput(request.body), undefined, errors),
       },
       schema: { body: GROUP_FORM },
@@ -230,7 +231,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
 
   const sharingAction = (
     path: string,
-    config: typeof CLIENT | typeof CLIENT_WITHOUT_ACCESS,
+    config: (typeof CLIENT | typeof CLIENT_WITHOUT_ACCESS) & { once?: true },
     field: string,
     act: (request: FastifyRequest<{ Params: { id: string; shareId?: string } }>, entity: Entity) => Promise<string>,
   ) =>
@@ -257,7 +258,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       },
     )
 
-  sharingAction('/entities/:id/sharing/add', CLIENT, 'share_with', async (request, entity) => {
+  sharingAction('/entities/:id/sharing/add', { ...CLIENT, once: true }, 'share_with', async (request, entity) => {
     const choice = text(request.body, 'share_with')
     const [kind, id] = choice.split(':')
     let target: ShareTarget
@@ -285,12 +286,17 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       ? `You will receive ${isolate(entity.name)} in your daily digest.`
       : `${isolate(entity.name)} is left out of your daily digest.`
   })
-  sharingAction('/entities/:id/access-requests', CLIENT_WITHOUT_ACCESS, 'message', async (request, entity) => {
-    const message = text(request.body, 'message')
-    if (message.length > 2000) throw sharingRefused('Enter a message of at most 2,000 characters.')
-    await requestAccess(app.db, requestActor(request), entity, message, app.config.publicUrl)
-    return 'Your request was sent to the people who can share this client. You will get an email with their answer.'
-  })
+  sharingAction(
+    '/entities/:id/access-requests',
+    { ...CLIENT_WITHOUT_ACCESS, once: true },
+    'message',
+    async (request, entity) => {
+      const message = text(request.body, 'message')
+      if (message.length > 2000) throw sharingRefused('Enter a message of at most 2,000 characters.')
+      await requestAccess(app.db, requestActor(request), entity, message, app.config.publicUrl)
+      return 'Your request was sent to the people who can share this client. You will get an email with their answer.'
+    },
+  )
 
   // Access requests to decide
   app.get('/access-requests', { config: { access: { permission: 'read_data' } } }, async (request, reply) =>

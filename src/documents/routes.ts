@@ -30,6 +30,7 @@ export default async function documentRoutes(app: FastifyInstance) {
       config: {
         access: { permission: 'upload_entity_documents', client: 'params.id' },
         multipart: true,
+        once: true,
         form: (request, reply, errors) => reply.clientPage(clientOf(request), errors),
       },
     },

@@ -117,7 +117,7 @@ export default async function entityRoutes(app: FastifyInstance) {
 
   app.post(
     '/entities',
-    { config: { access: { permission: 'edit_entities' }, form: formAgain }, schema: { body: ENTITY_FORM } },
+    { config: { access: { permission: 'edit_entities' }, once: true, form: formAgain }, schema: { body: ENTITY_FORM } },
     async (request, reply) => {
       const user = signedInUser(request)
       const owners = new Set((await activeUsersOf(app.db, user.companyId)).map((o) => o.id))

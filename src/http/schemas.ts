@@ -33,9 +33,12 @@ export function query(params: TProperties = {}): TSchema {
   return Type.Object(params, { additionalProperties: false })
 }
 
-/** The url-encoded body of a form: these fields plus the CSRF token (read by the guard). */
+/**
+ * The url-encoded body of a form: these fields plus the CSRF token (read by the guard) and the form's key
+ * (`_once`, src/plugins/app/form-once.ts).
+ */
 export function formBody(fields: TProperties = {}): TSchema {
-  return Type.Object({ _csrf: one(200), ...fields }, { additionalProperties: false })
+  return Type.Object({ _csrf: one(200), _once: one(100), ...fields }, { additionalProperties: false })
 }
 
 /** Fields of one form, shared by the route that shows it and the one that takes it. */

@@ -4,6 +4,7 @@ import type { Config } from '../config.js'
 import type { Db } from '../db/knex.js'
 import { flushStorageDeletions } from '../documents/service.js'
 import { deleteExpiredSessions } from '../identity/session-store.js'
+import { deleteOldFormClaims } from '../plugins/app/form-once.js'
 import type { DocumentStorage } from '../storage/document-storage.js'
 
 /** What a job gets to work with: the app's database, configuration, storage and mail delivery. */
@@ -92,6 +93,16 @@ export const JOBS: readonly JobDefinition[] = [
         absoluteHours: context.config.absoluteTimeoutHours,
       }),
     }),
+  },
+  {
+    name: 'forms.sweep',
+    title: 'Sent forms sweep',
+    // The keys of forms sent more than a day ago (src/plugins/app/form-once.ts).
+    cron: '17 * * * *',
+    retryLimit: 3,
+    retryDelaySeconds: 60,
+    expireInSeconds: 300,
+    run: async (context) => ({ deleted: await deleteOldFormClaims(context.db) }),
   },
   {
     name: 'storage.sweep',

@@ -58,7 +58,10 @@ export default async function serviceRoutes(app: FastifyInstance) {
 
   app.post(
     '/settings/services',
-    { config: { ...ADMIN, form: catalogueAgain(true) }, schema: { body: formBody(fields(['name', 'risk_level'])) } },
+    {
+      config: { ...ADMIN, once: true, form: catalogueAgain(true) },
+      schema: { body: formBody(fields(['name', 'risk_level'])) },
+    },
     async (request, reply) => {
       const values = newServiceOf(request.body)
       const errors = new FormErrors()
@@ -92,6 +95,7 @@ export default async function serviceRoutes(app: FastifyInstance) {
     {
       config: {
         access: { permission: 'edit_entities', client: 'params.id' },
+        once: true,
         form: (request, reply, errors) => reply.clientPage(clientOf(request), errors),
       },
       schema: { body: formBody({ service_id: one(100) }) },

@@ -83,7 +83,11 @@ export default async function userRoutes(app: FastifyInstance) {
   app.post(
     '/settings/users',
     {
-      config: { ...MANAGE, form: (request, reply, errors) => newUserForm(reply, newUserValues(request.body), errors) },
+      config: {
+        ...MANAGE,
+        once: true,
+        form: (request, reply, errors) => newUserForm(reply, newUserValues(request.body), errors),
+      },
       schema: { body: USER_FORM_NEW },
     },
     async (request, reply) => {

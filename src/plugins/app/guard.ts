@@ -26,8 +26,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The client of a client-scoped route, loaded once by the guard (src/access/client-context.ts). */
     client: ClientContext | null
-    /** A multipart request's remaining parts, after the guard read the leading `_csrf` field. */
+    /** A multipart request's remaining parts, after the guard read the leading `_csrf` (and `_once`) fields. */
     multipartParts?: AsyncIterableIterator<import('@fastify/multipart').Multipart>
+    /** A multipart form's `_once` key, read by the guard after its token (a url-encoded form has it in its body). */
+    formKey?: string
   }
 }
 
@@ -109,8 +111,8 @@ const csrfError = Object.assign(new Error('Invalid csrf token'), { statusCode: 4
 
 /**
  * The token of a state-changing request: the `_csrf` form field or the X-CSRF-Token header (htmx). For a
- * multipart form the `_csrf` field must come first; the guard reads it and leaves the rest of the parts
- * (the file) to the handler in `request.multipartParts`.
+ * multipart form the `_csrf` field must come first (then `_once`); the guard reads them and leaves the rest
+ * of the parts (the file) to the handler in `request.multipartParts`.
  */
 async function submittedToken(request: FastifyRequest): Promise<string | undefined> {
   const header = request.headers['x-csrf-token']
@@ -120,9 +122,19 @@ async function submittedToken(request: FastifyRequest): Promise<string | undefin
     request.multipartParts = parts
     const first = await parts.next()
     const part = first.done ? undefined : first.value
-    return part?.type === 'field' && part.fieldname === '_csrf' && typeof part.value === 'string'
-      ? part.value
-      : undefined
+    if (part?.type !== 'field' || part.fieldname !== '_csrf' || typeof part.value !== 'string') return undefined
+    // The form's key (src/plugins/app/form-once.ts) follows the token; anything else is left to the handler.
+    const second = await parts.next()
+    const next = second.done ? undefined : second.value
+    if (next?.type === 'field' && next.fieldname === '_once' && typeof next.value === 'string') {
+      request.formKey = next.value
+    } else if (next) {
+      request.multipartParts = (async function* () {
+        yield next
+        yield* parts
+      })()
+    }
+    return part.value
   }
   const field = (request.body as Record<string, unknown> | undefined)?._csrf
   return typeof field === 'string' ? field : undefined

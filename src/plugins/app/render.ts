@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { PermissionKey } from '../../access/permissions.js'
@@ -53,6 +54,8 @@ export const fmt = {
   },
   /** A name inside a sentence of plain text (a label, a hint): isolated when it holds right-to-left text. */
   isolate,
+  /** A new key for one rendered form (views/components/csrf.eta, src/plugins/app/form-once.ts). */
+  formKey: (): string => randomUUID(),
   json(value: unknown): string {
     return value === null || value === undefined ? '' : JSON.stringify(value)
   },
