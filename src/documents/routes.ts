@@ -5,7 +5,7 @@ import { RuleError } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
 import { one, query } from '../http/schemas.js'
-import { ALLOWED_DESCRIPTION } from './file-types.js'
+import { ALLOWED_DESCRIPTION, downloadName } from './file-types.js'
 import { documentsOf, findDocument, type StoredUpload, softDeleteDocument, storeUpload, tooLarge } from './service.js'
 
 const INLINE_TYPES = new Set(['application/pdf', 'image/png', 'image/jpeg', 'image/webp', 'text/plain'])
@@ -89,14 +89,15 @@ export default async function documentRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const doc = await documentOf(signedInUser(request).companyId, request.params.id, request.params.documentId)
       const inline = request.query.inline === '1' && INLINE_TYPES.has(doc.media_type)
-      const ascii = doc.original_name.replace(/[^\x20-\x7E]/g, '_').replace(/["\\]/g, '_')
+      const name = downloadName(doc.original_name, doc.media_type)
+      const ascii = name.replace(/[^\x20-\x7E]/g, '_').replace(/["\\]/g, '_')
       const stream = await app.storage.get(doc.storage_key)
       return reply
         .header('Content-Type', doc.media_type === 'text/plain' ? 'text/plain; charset=utf-8' : doc.media_type)
         .header('Content-Length', String(doc.size_bytes))
         .header(
           'Content-Disposition',
-          `${inline ? 'inline' : 'attachment'}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(doc.original_name)}`,
+          `${inline ? 'inline' : 'attachment'}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`,
         )
         .header('X-Content-Type-Options', 'nosniff')
         .header('Cache-Control', 'private, no-store')

@@ -74,8 +74,14 @@ export async function storeUpload(
   try {
     if (file.stream.truncated) throw tooLarge(maxBytes)
     if (stored.size === 0) throw refuse('The file is empty: choose a file with content')
-    mediaType = await detectAllowedType(stored.head)
-    if (!mediaType) throw refuse(`This type of file is not accepted. Upload ${ALLOWED_DESCRIPTION}.`)
+    const detected = await detectAllowedType(stored.head)
+    if (detected === 'markup') {
+      throw refuse(
+        `Web pages, SVG and XML files are not accepted: they can run code when opened. Save it as a PDF, or upload ${ALLOWED_DESCRIPTION}.`,
+      )
+    }
+    if (!detected) throw refuse(`This type of file is not accepted. Upload ${ALLOWED_DESCRIPTION}.`)
+    mediaType = detected
   } catch (error) {
     await storage.delete(stored.key)
     throw error

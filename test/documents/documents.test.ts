@@ -187,3 +187,54 @@ t.test('an entity deleted for good takes its documents and their bytes with it',
     'audit rows stay',
   )
 })
+
+t.test('markup is refused, whatever its name; a download is named after what its bytes are', async (t) => {
+  const { db, v, entity, upload } = await setup(t)
+  const markup = [
+    ['page.html', '<!DOCTYPE html><html><body><script>alert(1)</script></body></html>'],
+    ['notes.txt', '\uFEFF  \n<html><body onload="alert(1)">hi</body></html>'],
+    ['logo.svg', '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'],
+    ['data.xml', '<?xml version="1.0"?><root/>'],
+    ['comment.txt', '<!-- a page --><p>hello</p>'],
+  ]
+  for (const [filename, content] of markup) {
+    const res = await upload({ filename: filename as string, content: Buffer.from(content as string) })
+    t.equal(res.statusCode, 422, `${filename}: refused`)
+    t.match(visibleText(res.body), 'Web pages, SVG and XML files are not accepted: they can run code when opened.')
+  }
+  t.equal((await db('documents')).length, 0, 'none stored')
+
+  // Plain text that mentions a tag is text; named .html, it downloads as .html.txt.
+  const text = await upload({ filename: 'page.html', content: Buffer.from('Minutes: we discussed the <b> tag.\n') })
+  t.equal(text.statusCode, 303)
+  const pdfAsPng = await upload({ filename: 'scan.png', content: PDF_BYTES })
+  t.equal(pdfAsPng.statusCode, 303)
+  const plain = await upload({ filename: 'notes.TXT', content: Buffer.from('Called the client.\n') })
+  t.equal(plain.statusCode, 303)
+  const docs = await db('documents').orderBy('created_at')
+  const names: string[] = []
+  for (const doc of docs) {
+    const res = await v.get(`/entities/${entity.id}/documents/${doc.id}`)
+    names.push(/filename="([^"]+)"/.exec(String(res.headers['content-disposition']))?.[1] as string)
+  }
+  t.same(names, ['page.html.txt', 'scan.png.pdf', 'notes.TXT'])
+})
+
+t.test('the detected type decides: a Word file (zipped XML) is a Word file, not markup', async (t) => {
+  const { detectAllowedType } = await import('../../src/documents/file-types.js')
+  // The first bytes of a .docx: a zip whose first entry is [Content_Types].xml, then word/ parts.
+  const docx = Buffer.concat([
+    Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00, 0x08, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+    Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0x13, 0x00, 0x00, 0x00]),
+    Buffer.from('[Content_Types].xml'),
+    Buffer.alloc(64),
+    Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00, 0x08, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+    Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0x11, 0x00, 0x00, 0x00]),
+    Buffer.from('word/document.xml'),
+    Buffer.alloc(64),
+  ])
+  const type = await detectAllowedType(docx)
+  t.not(type, 'markup')
+  t.equal(await detectAllowedType(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>')), 'markup')
+  t.equal(await detectAllowedType(Buffer.from('Plain words.\n')), 'text/plain')
+})
