@@ -22,6 +22,8 @@
   })
   document.addEventListener('htmx:afterSwap', (event) => {
     const target = event.detail.target
+    // htmx's history restore (Back to a pushed address) swaps the whole body and names no target.
+    if (!target) return
     const dialog = target.querySelector('dialog[data-modal]')
     if (dialog && !dialog.open) {
       dialog.addEventListener('close', () => {

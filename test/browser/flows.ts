@@ -54,6 +54,7 @@ export async function checkSwapped(s: BrowserSession, t: Test, expect: { title: 
     ...(await keyboardReport(s.page)).findings,
   ]
   t.strictSame(findings.map(formatFinding), [], `${where}: axe-core, screen reader and keyboard checks pass`)
+  t.strictSame(s.takeConsoleErrors(), [], `${where}: no script error or CSP violation in the console`)
 }
 
 /**

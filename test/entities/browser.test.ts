@@ -90,6 +90,22 @@ if (suite) {
     await changeList(s, t, () => press(s, 'Previous page'), 'Alder Holdings 001')
     t.strictSame(await names(s), first, 'Previous page shows the first page again')
 
+    // Back, twice: to the second page, then the first search page, each whole (issue 12, defect 1).
+    for (const [expected, path] of [
+      [second, secondPath],
+      [first, searched],
+    ] as const) {
+      // (The page checks leave entries of their own in the history: Back until the address is the wanted one.)
+      for (let i = 0; i < 8 && s.path !== path; i++) await s.page.goBack({ waitUntil: 'commit' })
+      t.equal(s.path, path, `Back reaches ${path}`)
+      await s.page.locator('#entity-results tbody th').first().waitFor()
+      t.strictSame(await names(s), expected, `Back shows ${path} again`)
+      t.equal(await s.page.getByRole('button', { name: 'Sign out' }).count(), 1, 'with the header and Sign out')
+      t.equal(await s.page.getByRole('navigation', { name: 'Main' }).count(), 1, 'and the navigation')
+      if (s.mode.javaScriptEnabled) await checkSwapped(s, t, list)
+      else await s.check(t, { ...list, status: 200 })
+    }
+
     // The address of the second page, opened again, shows the same page.
     await s.goto(secondPath)
     await s.check(t, { ...list, status: 200 })

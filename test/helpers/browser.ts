@@ -128,6 +128,11 @@ export class BrowserSession {
   /** Script errors and console errors (a CSP violation, say) since the last check. */
   private consoleErrors: string[] = []
 
+  /** The script errors and console errors (a CSP violation, say) since the last check, taken. */
+  takeConsoleErrors(): string[] {
+    return this.consoleErrors.splice(0)
+  }
+
   private constructor(
     readonly suite: BrowserSuite,
     readonly context: BrowserContext,
@@ -229,7 +234,7 @@ export class BrowserSession {
       this.mode.javaScriptEnabled ? 'object' : 'undefined',
       `${where}: htmx is running only with JavaScript`,
     )
-    t.strictSame(this.consoleErrors.splice(0), [], `${where}: no script error or CSP violation in the console`)
+    t.strictSame(this.takeConsoleErrors(), [], `${where}: no script error or CSP violation in the console`)
 
     const tree = await accessibilityTree(this.page)
     const findings: Finding[] = [
