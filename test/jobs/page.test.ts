@@ -84,6 +84,7 @@ t.test('the page shows each schedule in words with its last and next run', async
   t.match(page, row('Daily digest', 'digest.check', 'every minute', '* * * * *'))
   t.match(page, row('Expired sessions sweep', 'sessions.sweep', 'every 10 minutes', '*/10 * * * *'))
   t.match(page, row('Document storage sweep', 'storage.sweep', 'every 10 minutes', '*/10 * * * *'))
+  t.match(page, row('Sent forms sweep', 'forms.sweep', 'every hour at minute 17', '17 * * * *'))
   t.match(
     page,
     /Document storage sweep storage\.sweep every 10 minutes Completed \d{4}-\d\d-\d\d \d\d:\d\d UTC \(0 removed\)/,

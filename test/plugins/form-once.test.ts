@@ -5,6 +5,8 @@
  * form rendered afresh has a key of its own.
  */
 import t from 'tap'
+import { JOBS } from '../../src/jobs/definitions.js'
+import { deleteOldFormClaims } from '../../src/plugins/app/form-once.js'
 import { Visitor as Browser, multipartBody, PDF_BYTES, testApp, type Visitor, visibleText } from '../helpers/app.js'
 import { anEntity } from '../helpers/entities.js'
 import { aService, aUser, clientAccessOn, PASSWORD, twoCompanies } from '../helpers/factories.js'
@@ -154,4 +156,24 @@ t.test('a refused form releases its key; a form rendered again has a new one', a
   t.not(second, key, 'a new form, a new key')
   t.equal((await v.post('/settings/groups', { name: 'Second Group', _once: second })).statusCode, 303)
   t.equal((await db('groups').where({ company_id: company.id })).length, 2, 'two forms, two groups')
+})
+
+t.test('the sweep deletes the keys of forms sent more than a day ago', async (t) => {
+  const { db } = await testApp(t)
+  const { admin } = await twoCompanies(db)
+  const key = () => crypto.randomUUID()
+  await db('form_submissions').insert([
+    {
+      user_id: admin.id,
+      form_key: key(),
+      route: '/entities',
+      location: '/entities/x',
+      created_at: db.raw("now() - interval '25 hours'"),
+    },
+    { user_id: admin.id, form_key: key(), route: '/entities', location: '/entities/y' },
+  ])
+  const sweep = JOBS.find((job) => job.name === 'forms.sweep')
+  t.equal(sweep?.cron, '17 * * * *', 'a scheduled job, every hour')
+  t.equal(await deleteOldFormClaims(db), 1)
+  t.equal((await db('form_submissions')).length, 1, 'the recent one is kept')
 })

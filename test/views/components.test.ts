@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { ROOT_DIR } from '../../src/config.js'
 import { FormErrors } from '../../src/forms/form-errors.js'
+import { fmt } from '../../src/plugins/app/render.js'
 import { browserSuite } from '../helpers/browser.js'
 
 /** Each component's examples: its parameters, in the object its include() takes. */
@@ -136,7 +137,7 @@ const EXAMPLES: Record<string, Record<string, unknown>[]> = {
       },
     },
   ],
-  csrf: [{ csrfToken: 'example-token' }],
+  csrf: [{ csrfToken: 'example-token', fmt }],
   status: [{ status: { kind: 'success', text: 'Saved.' } }],
   pagination: [
     {
