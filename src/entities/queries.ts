@@ -277,3 +277,9 @@ export async function entityHistory(db: Db, companyId: string, entityId: string,
     .orderBy('a.id', 'desc')
     .limit(limit)
 }
+
+/** The name of a user of the company (active or not), or undefined when the id is no user of it. */
+export async function userNameIn(db: Db, companyId: string, userId: string): Promise<string | undefined> {
+  const row = await db('users').where({ company_id: companyId, id: userId }).first('name')
+  return row?.name
+}

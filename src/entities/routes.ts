@@ -16,6 +16,7 @@ import {
   type EntityListFilters,
   encodeCursor,
   listEntities,
+  userNameIn,
 } from './queries.js'
 import { isKind, isStatus } from './reference.js'
 import {
@@ -70,6 +71,11 @@ export default async function entityRoutes(app: FastifyInstance) {
       return reply.page(partial ? 'entities/_results' : 'entities/index', {
         title: 'Client relationships',
         filters,
+        // The owner filter names the owner (chosen from a client's page): one of the company's users.
+        ownerName:
+          filters.owner && filters.owner !== user.id && !partial
+            ? await userNameIn(app.db, user.companyId, filters.owner)
+            : undefined,
         rows,
         ...clientReference,
         prevUrl:

@@ -192,7 +192,7 @@ if (suite) {
 
     const title = 'Delete the group Audit team?'
     const impact =
-      'Deleting Audit team removes its access: 2 users lose the access they had through it to 1 client relationship.'
+      'Deleting Audit team removes the access it gives. 2 members lose the access it gave them to 1 client relationship, unless they have access in another way.'
     if (s.mode.javaScriptEnabled) {
       await s.tabTo('link', 'Delete the group Audit team')
       await s.page.keyboard.press('Enter')

@@ -249,6 +249,11 @@ t.test(
     t.same(changed.after.removed, [bob.id])
 
     await unshareAll(db, client)
+    t.match(
+      visibleText((await a.get(`/settings/groups/${group.id}/delete`)).body),
+      'Deleting Tax & payroll removes the access it gives. It is shared with no client relationship, so nobody loses access.',
+      'no "to 0 client relationships"',
+    )
     await a.get(`/entities/${client.id}/sharing`)
     await a.post(`/entities/${client.id}/sharing/add`, { share_with: `group:${group.id}` })
     t.equal((await (await v(alice)).get(`/entities/${client.id}`)).statusCode, 200)
@@ -256,7 +261,7 @@ t.test(
     const confirm = await a.get(`/settings/groups/${group.id}/delete`)
     t.match(
       visibleText(confirm.body),
-      'Deleting Tax & payroll removes its access: 1 user loses the access they had through it to 1 client relationship.',
+      'Deleting Tax & payroll removes the access it gives. 1 member loses the access it gave them to 1 client relationship, unless they have access in another way.',
     )
     const dialog = await a.get(`/settings/groups/${group.id}/delete`, { 'hx-request': 'true' })
     t.match(dialog.body, /^<dialog data-modal/)

@@ -307,3 +307,20 @@ t.test('moving to the recycle bin, restoring and deleting for good', async (t) =
   const trail = (await db('audit_log').where({ target_id: entity.id }).orderBy('id')).map((row) => row.action)
   t.same(trail, ['entity.deleted', 'entity.restored', 'entity.deleted', 'entity.purged'], 'its audit rows stay')
 })
+
+t.test('the owner filter names the owner chosen from a client’s page, and only one of the company', async (t) => {
+  const { app, db, company, other, editor, reader, foreigner } = await setup(t)
+  const client = await anEntity(db, { company, owner: editor, name: 'Owned Ltd' })
+  await anEntity(db, { company: other, owner: foreigner, name: 'Foreign Ltd' })
+  const v = new Visitor(app)
+  await v.login(reader.email, PASSWORD)
+  const page = await v.get(`/entities/${client.id}`)
+  const link = /href="(\/entities\?owner=[0-9a-f-]+)">clients of/.exec(page.body)?.[1] as string
+  t.ok(link, 'the client page links to the owner’s clients')
+  const list = await v.get(link)
+  t.match(list.body, new RegExp(`<option value="${editor.id}" selected>Eli Editor</option>`), 'named and chosen')
+  t.same(names(list.body), ['Owned Ltd'])
+  const foreign = await v.get(`/entities?owner=${foreigner.id}`)
+  t.notMatch(foreign.body, foreigner.name, 'another company’s user is never named')
+  t.match(foreign.body, 'The owner chosen from a client’s page')
+})
