@@ -1,8 +1,11 @@
 import type { Db } from '../db/knex.js'
+import { browserInWords } from './user-agent.js'
 
 export interface SessionRow {
   id: string
   user_agent: string | null
+  /** The user agent in words (browserInWords). */
+  browser?: string
   ip: string | null
   created_at: Date
   last_seen_at: Date
@@ -10,10 +13,11 @@ export interface SessionRow {
 
 /** The live sessions of one user of one company (never the sid, which is a secret). */
 export async function listSessionsOfUser(db: Db, companyId: string, userId: string): Promise<SessionRow[]> {
-  return db('sessions')
+  const rows: SessionRow[] = await db('sessions')
     .where({ company_id: companyId, user_id: userId })
     .select('id', 'user_agent', 'ip', 'created_at', 'last_seen_at')
     .orderBy('last_seen_at', 'desc')
+  return rows.map((row) => ({ ...row, browser: browserInWords(row.user_agent) }))
 }
 
 export interface SignedInUserRow {

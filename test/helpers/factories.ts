@@ -204,11 +204,13 @@ export async function aSession(
     user?: Pick<User, 'id' | 'companyId'>
     createdAt?: Date | Knex.Raw
     lastSeenAt?: Date | Knex.Raw
+    userAgent?: string
   },
 ) {
   await db('sessions').insert({
     sid: opts.sid,
     ...(opts.user ? { user_id: opts.user.id, company_id: opts.user.companyId } : {}),
+    ...(opts.userAgent ? { user_agent: opts.userAgent } : {}),
     data: '{}',
     ...(opts.createdAt === undefined ? {} : { created_at: opts.createdAt }),
     ...(opts.lastSeenAt === undefined ? {} : { last_seen_at: opts.lastSeenAt }),

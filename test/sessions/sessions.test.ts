@@ -1,7 +1,8 @@
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
+import { browserInWords } from '../../src/sessions/user-agent.js'
 import { testApp, testConfig, Visitor, visibleText } from '../helpers/app.js'
-import { aCompany, aUser, PASSWORD } from '../helpers/factories.js'
+import { aCompany, aSession, aUser, PASSWORD } from '../helpers/factories.js'
 
 t.test('Signout Users ends every session of a user at once, on every server process', async (t) => {
   const { app, db, url } = await testApp(t)
@@ -40,7 +41,10 @@ t.test('Signout Users ends every session of a user at once, on every server proc
 
   const res = await v.post(`/settings/users/${target.id}/sessions/end`, {})
   t.equal(res.statusCode, 303)
-  t.match(visibleText((await v.get(String(res.headers.location))).body), 'Tom Target was signed out of 2 sessions.')
+  const after = await v.get(String(res.headers.location))
+  t.match(visibleText(after.body), 'Tom Target was signed out of 2 sessions.')
+  t.match(visibleText(after.body), 'No active sessions.')
+  t.notMatch(visibleText(after.body), 'out of all sessions', 'nothing to sign out of: no button offered')
   t.equal((await laptop.get('/')).statusCode, 303, 'the laptop must sign in again')
   t.equal((await phone.get('/')).statusCode, 303, 'so must the phone, served by the other process')
   const audit = await db('audit_log').where({ action: 'user.signed_out', target_id: target.id }).first()
@@ -85,4 +89,28 @@ t.test('users see and end their own sessions from their profile', async (t) => {
   await here.get('/profile/sessions')
   t.equal((await here.post(`/profile/sessions/${foreignSession}/end`, {})).statusCode, 404, 'not someone else’s')
   t.equal((await elsewhere.get('/')).statusCode, 200)
+})
+
+t.test('sessions name the browser and system in words, not the raw User-Agent', async (t) => {
+  const chrome =
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.8078.73 Safari/537.36'
+  const iphone =
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1'
+  const windows = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0'
+  t.equal(browserInWords(chrome), 'Chrome 156 on Linux')
+  t.equal(browserInWords(iphone), 'Safari 17 on iOS 17.4')
+  t.equal(browserInWords(windows), 'Firefox 128 on Windows 10')
+  t.equal(browserInWords(''), undefined)
+  t.equal(browserInWords('curl/8.1'), 'curl/8.1', 'unknown to the parser: shown as sent')
+
+  const { app, db } = await testApp(t)
+  const company = await aCompany(db)
+  const officer = await aUser(db, { company, permissions: ['signout_users'] })
+  const target = await aUser(db, { company, name: 'Una Agent' })
+  await aSession(db, { sid: 'ua-session-1', user: target, userAgent: chrome })
+  const v = new Visitor(app)
+  await v.login(officer.email, PASSWORD)
+  const page = visibleText((await v.get(`/settings/users/${target.id}/sessions`)).body)
+  t.match(page, 'Chrome 156 on Linux')
+  t.notMatch(page, 'Mozilla/5.0')
 })
