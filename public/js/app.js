@@ -34,6 +34,22 @@
     }
     focusErrorSummary(target)
   })
+  // The client form: with a type chosen, only that type's fields are shown (without JS both are, and the
+  // server ignores the other). Run on load and after every swap, for forms that declare data-kind-switch.
+  function showChosenKind(root) {
+    for (const form of root.querySelectorAll('form[data-kind-switch]')) {
+      const chosen = form.querySelector('input[name="kind"]:checked')
+      for (const set of form.querySelectorAll('fieldset[data-kind]')) set.hidden = chosen ? set.dataset.kind !== chosen.value : false
+    }
+  }
+  document.addEventListener('DOMContentLoaded', () => showChosenKind(document))
+  document.addEventListener('htmx:afterSettle', () => showChosenKind(document))
+  document.addEventListener('change', (event) => {
+    if (event.target.name === 'kind' && event.target.form && event.target.form.hasAttribute('data-kind-switch')) {
+      showChosenKind(event.target.form.parentNode)
+    }
+  })
+
   document.addEventListener('click', (event) => {
     const close = event.target.closest('[data-close-dialog]')
     const dialog = close && close.closest('dialog')

@@ -124,6 +124,18 @@ if (suite) {
     const form = { title: 'New client relationship', h1: 'New client relationship' }
     await s.check(t, { ...form, status: 200 })
 
+    // With JavaScript only the chosen type's fields are shown; without, both (the other is ignored).
+    const js = s.mode.javaScriptEnabled
+    await s.page.getByRole('radio', { name: 'Individual', exact: true }).check()
+    t.equal(
+      await s.page.getByRole('group', { name: 'Non-individual', exact: true }).isVisible(),
+      !js,
+      'non-individual fields',
+    )
+    await s.page.getByRole('radio', { name: /^Non-individual/ }).check()
+    t.equal(await s.page.getByRole('group', { name: 'Individual', exact: true }).isVisible(), !js, 'individual fields')
+    await s.page.getByRole('radio', { name: 'Individual', exact: true }).check()
+    t.ok(await s.page.getByRole('group', { name: 'Individual', exact: true }).isVisible(), 'the chosen one is shown')
     await s.page.getByLabel('Nationality').selectOption('IE')
     await s.page.getByLabel('Notes').fill('Met at the Cork office.')
     await follow(s, 'button', 'Create client relationship')
