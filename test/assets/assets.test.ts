@@ -15,3 +15,15 @@ t.test('htmx is served from public/ at the pinned 2.x version', async (t) => {
   t.match(login.body, '<script src="/public/vendor/htmx-2.0.11.min.js" defer></script>')
   t.equal((await app.inject({ url: '/public/../package.json' })).statusCode, 404, 'no path traversal')
 })
+
+t.test('the icon: linked from every page, and /favicon.ico answers (no 404 in the console)', async (t) => {
+  const { app } = await testApp(t)
+  const login = await app.inject('/login')
+  t.match(login.body, '<link rel="icon" href="/public/favicon.svg" type="image/svg+xml">')
+  const linked = await app.inject('/public/favicon.svg')
+  t.equal(linked.statusCode, 200)
+  t.match(linked.body, /^<svg /)
+  const ico = await app.inject('/favicon.ico')
+  t.equal(ico.statusCode, 200)
+  t.equal(ico.headers['content-type'], 'image/svg+xml')
+})
