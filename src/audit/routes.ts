@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { FormErrors } from '../forms/form-errors.js'
 import { isCalendarDate, isUuid, pageNumber, signedInUser, withQuery } from '../http/params.js'
 import { fields, query } from '../http/schemas.js'
 import { type AuditFilters, auditActions, companyUsers, listAudit } from './queries.js'
@@ -22,6 +23,12 @@ export default async function auditRoutes(app: FastifyInstance) {
         to: isCalendarDate(q.to) ? q.to : '',
         page: pageNumber(q.page),
       }
+      // A day typed in another form is said, not silently dropped (the filter then leaves it out).
+      const errors = new FormErrors()
+      for (const field of ['from', 'to'] as const) {
+        const typed = (q[field] ?? '').trim()
+        if (typed && !isCalendarDate(typed)) errors.add(field, 'Enter the day as year-month-day, like 2026-11-24')
+      }
       const [{ rows, hasMore }, actions, users] = await Promise.all([
         listAudit(app.db, companyId, filters),
         auditActions(app.db, companyId),
@@ -31,6 +38,8 @@ export default async function auditRoutes(app: FastifyInstance) {
       return reply.page('audit/index', {
         title: 'Audit trail',
         filters,
+        errors,
+        typed: { from: q.from ?? '', to: q.to ?? '' },
         rows,
         actions,
         users,

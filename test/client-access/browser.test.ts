@@ -63,6 +63,8 @@ if (suite) {
     async (s, t) => {
       const { company, admin, member, juniper, cedar } = await aFirm(s)
       await signInByKeyboard(s, t, admin)
+      await follow(s, 'link', 'Settings')
+      await follow(s, 'link', 'Settings')
       await follow(s, 'link', 'Client access')
       await s.check(t, settingsPage)
       for (const name of ['Manage user access to clients', 'Allow requesting access']) {
@@ -128,7 +130,7 @@ if (suite) {
       await aShare(db, { company: firm.company, client: cedar, wholeCompany: true })
 
       await signInByKeyboard(s, t, staff)
-      await follow(s, 'link', 'Client relationships')
+      await follow(s, 'link', 'Clients')
       await s.check(t, list)
       t.strictSame(
         await rowsOf(s),
@@ -167,7 +169,7 @@ if (suite) {
       await s.check(t, { title: 'Sign in', h1: 'Sign in', status: 200 })
 
       await signInByKeyboard(s, t, staff)
-      await follow(s, 'link', 'Client relationships')
+      await follow(s, 'link', 'Clients')
       await s.check(t, list)
       t.strictSame(await rowsOf(s), ['Cedar Ltd', 'Juniper Holdings'], 'the client is open to them now')
       const request = await db('access_requests').where({ entity_id: juniper.id }).first('status', 'message')
@@ -187,6 +189,7 @@ if (suite) {
     await initialiseSharing(db, firm.juniper)
     await aShare(db, { company: firm.company, client: firm.juniper, group })
     await signInByKeyboard(s, t, firm.admin)
+    await follow(s, 'link', 'Settings')
     await follow(s, 'link', 'Client access')
     await s.check(t, settingsPage)
 

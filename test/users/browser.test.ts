@@ -33,7 +33,7 @@ if (suite) {
     const email = `cleo-${tag(s)}@harbour.test`
     await signInByKeyboard(s, t, admin)
 
-    await follow(s, 'link', 'Users')
+    await follow(s, 'link', 'Settings')
     await s.check(t, { title: 'Users', h1: 'Users', status: 200 })
     t.notMatch(await mainText(s), outsider.email, 'users of another company are not listed')
     await follow(s, 'link', 'Add a user')
@@ -230,6 +230,7 @@ if (suite) {
     t.equal((await elsewhere.get('/')).statusCode, 200, 'the user is signed in elsewhere')
     await signInByKeyboard(s, t, admin)
 
+    await follow(s, 'link', 'Settings')
     await follow(s, 'link', 'Signed-in users')
     await s.check(t, { title: 'Signed-in users', h1: 'Signed-in users', status: 200 })
     t.match(await mainText(s), 'Jon Reyes', 'the user is listed as signed in')

@@ -172,7 +172,7 @@ function examplesPage(app: FastifyInstance) {
       for (const example of EXAMPLES[name] ?? []) parts.push(await reply.viewAsync(`components/${name}`, example))
     }
     const body = `<h1>Components</h1>\n<form method="post" action="/nowhere" novalidate>\n${parts.join('\n')}\n<button type="submit">Send</button>\n</form>`
-    const html = await reply.viewAsync('layouts/main', { title: 'Components', body, user: null, nav: [] })
+    const html = await reply.viewAsync('layouts/main', { title: 'Components', body, user: null, nav: { main: [] } })
     return reply.type('text/html; charset=utf-8').send(html)
   })
 }

@@ -11,29 +11,84 @@ export interface NavItem {
   label: string
   /** 'authenticated' or the permission that opening the page needs (any one of a list). */
   needs: 'authenticated' | PermissionKey | readonly PermissionKey[]
+  /** The section it belongs to in the main navigation (its pages are listed under it), if any. */
+  section?: NavSection
+  /** Other paths that belong to this page (a page's sub-pages, e.g. /settings/groups under Client access). */
+  also?: readonly string[]
 }
 
-/** The main navigation; each user sees only what they may open. Features add their entries here. */
+export type NavSection = 'Clients' | 'Settings'
+
+/**
+ * Every page of the navigation; each user sees only what they may open. The main navigation shows one
+ * entry per section (the first page of it the user may open, under the section's name) and each page
+ * outside a section; a section's pages are listed in its own navigation above the page. Features add
+ * their pages here.
+ */
 export const NAVIGATION: NavItem[] = [
   { href: '/', label: 'Dashboard', needs: 'authenticated' },
-  { href: '/entities', label: 'Client relationships', needs: 'read_data' },
-  { href: '/recycle-bin', label: 'Recycle bin', needs: ['delete_entities', 'permanently_delete_documents'] },
-  { href: '/access-requests', label: 'Access requests', needs: 'read_data' },
-  { href: '/settings/services', label: 'Services', needs: 'system_administrator' },
-  { href: '/settings/client-access', label: 'Client access', needs: 'system_administrator' },
-  { href: '/settings/users', label: 'Users', needs: 'manage_user_accounts' },
-  { href: '/settings/sessions', label: 'Signed-in users', needs: 'signout_users' },
-  { href: '/settings/audit', label: 'Audit trail', needs: 'system_administrator' },
-  { href: '/settings/outgoing-email', label: 'Outgoing email', needs: 'system_administrator' },
-  { href: '/settings/jobs', label: 'Background jobs', needs: 'system_administrator' },
-  { href: '/profile/sessions', label: 'Your sessions', needs: 'authenticated' },
+  { href: '/entities', label: 'Client relationships', needs: 'read_data', section: 'Clients' },
+  { href: '/access-requests', label: 'Access requests', needs: 'read_data', section: 'Clients' },
+  {
+    href: '/recycle-bin',
+    label: 'Recycle bin',
+    needs: ['delete_entities', 'permanently_delete_documents'],
+    section: 'Clients',
+  },
+  { href: '/settings/users', label: 'Users', needs: 'manage_user_accounts', section: 'Settings' },
+  { href: '/settings/sessions', label: 'Signed-in users', needs: 'signout_users', section: 'Settings' },
+  {
+    href: '/settings/client-access',
+    label: 'Client access',
+    needs: 'system_administrator',
+    section: 'Settings',
+    also: ['/settings/groups'],
+  },
+  { href: '/settings/services', label: 'Services', needs: 'system_administrator', section: 'Settings' },
+  { href: '/settings/audit', label: 'Audit trail', needs: 'system_administrator', section: 'Settings' },
+  { href: '/settings/outgoing-email', label: 'Outgoing email', needs: 'system_administrator', section: 'Settings' },
+  { href: '/settings/jobs', label: 'Background jobs', needs: 'system_administrator', section: 'Settings' },
 ]
 
-function navigationFor(user: CurrentUser | null, currentPath: string) {
-  if (!user) return []
-  return NAVIGATION.filter(
+export interface NavLink {
+  href: string
+  label: string
+  current: boolean
+}
+
+/** The navigation of one page for one user: the main entries, and the pages of the current section. */
+export interface Navigation {
+  main: NavLink[]
+  section?: { name: NavSection; pages: NavLink[] }
+  /** The page is one of the reader's own (/profile/…), reached from their name in the header. */
+  account?: boolean
+}
+
+function isCurrent(item: NavItem, currentPath: string): boolean {
+  if (item.href === '/') return currentPath === '/'
+  return [item.href, ...(item.also ?? [])].some((href) => currentPath === href || currentPath.startsWith(`${href}/`))
+}
+
+export function navigationFor(user: CurrentUser | null, currentPath: string): Navigation {
+  if (!user) return { main: [] }
+  const account = currentPath === '/profile' || currentPath.startsWith('/profile/')
+  const visible = NAVIGATION.filter(
     (item) => item.needs === 'authenticated' || [item.needs].flat().some((key) => user.permissions.has(key)),
-  ).map((item) => ({ ...item, current: item.href === '/' ? currentPath === '/' : currentPath.startsWith(item.href) }))
+  ).map((item) => ({ item, link: { href: item.href, label: item.label, current: isCurrent(item, currentPath) } }))
+  const main: NavLink[] = []
+  let section: Navigation['section']
+  for (const { item, link } of visible) {
+    if (!item.section) {
+      main.push(link)
+      continue
+    }
+    const pages = visible.filter((v) => v.item.section === item.section).map((v) => v.link)
+    if (pages[0] !== link) continue
+    const current = pages.some((p) => p.current)
+    main.push({ href: link.href, label: item.section, current })
+    if (current && pages.length > 1) section = { name: item.section, pages }
+  }
+  return { main, section, account }
 }
 
 const two = (n: number) => (n < 10 ? `0${n}` : String(n))
