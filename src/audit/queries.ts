@@ -30,11 +30,45 @@ export async function listAudit(
   companyId: string,
   f: AuditFilters,
 ): Promise<{ rows: AuditRow[]; hasMore: boolean }> {
+  const q = auditQuery(db, companyId, f)
+  const rows = await q
+    .select(AUDIT_COLUMNS(db))
+    .orderBy('a.id', 'desc')
+    .limit(AUDIT_PAGE_SIZE + 1)
+    .offset((f.page - 1) * AUDIT_PAGE_SIZE)
+  return { rows: rows.slice(0, AUDIT_PAGE_SIZE), hasMore: rows.length > AUDIT_PAGE_SIZE }
+}
+
+/** What a row of the audit trail shows: the entry, who did it, and the name of what it concerns. */
+const AUDIT_COLUMNS = (db: Db) => [
+  'a.id',
+  'a.action',
+  'actor.name as actor_name',
+  'a.target_type',
+  'a.target_id',
+  // The name of what it concerns now, or, once it is gone, as the entry itself recorded it.
+  db.raw("COALESCE(target.name, te.name, tg.name, ts.name, a.after->>'name', a.before->>'name') AS target_name"),
+  'a.before',
+  'a.after',
+  'a.ip',
+  'a.created_at',
+]
+
+/** Every entry of the company that the filters let through, newest first: for the CSV export. */
+export function auditForExport(db: Db, companyId: string, f: Omit<AuditFilters, 'page'>) {
+  return auditQuery(db, companyId, { ...f, page: 1 })
+    .select(AUDIT_COLUMNS(db))
+    .orderBy('a.id', 'desc')
+}
+
+function auditQuery(db: Db, companyId: string, f: AuditFilters) {
+  const target = (type: string) => db.raw('CASE WHEN a.target_type = ? THEN a.target_id::uuid END', [type])
   const q = db('audit_log as a')
     .leftJoin('users as actor', 'actor.id', 'a.actor_user_id')
-    .leftJoin('users as target', (j) =>
-      j.on('target.id', '=', db.raw('CASE WHEN a.target_type = ? THEN a.target_id::uuid END', ['user'])),
-    )
+    .leftJoin('users as target', (j) => j.on('target.id', '=', target('user')))
+    .leftJoin('entities as te', (j) => j.on('te.id', '=', target('entity')))
+    .leftJoin('groups as tg', (j) => j.on('tg.id', '=', target('group')))
+    .leftJoin('services as ts', (j) => j.on('ts.id', '=', target('service')))
     .where('a.company_id', companyId)
   if (f.actor) q.andWhere('a.actor_user_id', f.actor)
   if (f.target) q.andWhere({ 'a.target_type': 'user', 'a.target_id': f.target })
@@ -42,23 +76,14 @@ export async function listAudit(
   // Whole UTC days, as the page shows times, whatever the database session's time zone.
   if (f.from) q.andWhereRaw("a.created_at >= (?::date::timestamp AT TIME ZONE 'UTC')", [f.from])
   if (f.to) q.andWhereRaw("a.created_at < ((?::date + 1)::timestamp AT TIME ZONE 'UTC')", [f.to])
-  const rows = await q
-    .select(
-      'a.id',
-      'a.action',
-      'actor.name as actor_name',
-      'a.target_type',
-      'a.target_id',
-      'target.name as target_name',
-      'a.before',
-      'a.after',
-      'a.ip',
-      'a.created_at',
-    )
-    .orderBy('a.id', 'desc')
-    .limit(AUDIT_PAGE_SIZE + 1)
-    .offset((f.page - 1) * AUDIT_PAGE_SIZE)
-  return { rows: rows.slice(0, AUDIT_PAGE_SIZE), hasMore: rows.length > AUDIT_PAGE_SIZE }
+  return q
+}
+
+/** The names of these users of the company, by id (for the ids an entry's stored values hold). */
+export async function userNames(db: Db, companyId: string, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map()
+  const rows = await db('users').where('company_id', companyId).whereIn('id', ids).select('id', 'name')
+  return new Map(rows.map((r: { id: string; name: string }) => [r.id, r.name]))
 }
 
 export async function auditActions(db: Db, companyId: string): Promise<string[]> {

@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { ClientContext } from '../access/client-context.js'
+import { auditSentence, userIdsIn } from '../audit/describe.js'
+import { userNames } from '../audit/queries.js'
 import { FormErrors } from '../forms/form-errors.js'
 import { entityHistory } from './queries.js'
 import { COUNTRIES, countryName, ENTITY_KINDS, STATUSES, statusLabel } from './reference.js'
@@ -56,11 +58,12 @@ export default fp(
           Promise.all(sections.map(async (s) => ({ ...s, data: await s.load(this.request, client) }))),
           entityHistory(app.db, entity.company_id, entity.id),
         ])
+        const names = await userNames(app.db, entity.company_id, userIdsIn(history))
         return this.code(errors.any ? 422 : 200).page('entities/show', {
           title: entity.name,
           entity,
           sections: loaded.filter((s) => s.data !== undefined),
-          history,
+          history: history.map((h) => ({ ...h, sentence: auditSentence({ ...h, target: entity.name }, names) })),
           errors,
           ...clientReference,
         })

@@ -4,7 +4,7 @@ import { testApp, Visitor, visibleText } from '../helpers/app.js'
 import { aCompany, anAuditRow, aUser, PASSWORD, twoCompanies } from '../helpers/factories.js'
 
 /** The audit table's text, without the filter form (whose options name every action). */
-const entries = (html: string) => visibleText(html).split('Before After Address')[1] ?? ''
+const entries = (html: string) => visibleText(html).split('What happened Address')[1] ?? ''
 
 t.test('administrators read the audit trail, filtered; nobody can change it', async (t) => {
   const { app, db } = await testApp(t)
@@ -18,24 +18,35 @@ t.test('administrators read the audit trail, filtered; nobody can change it', as
   await v.get(`/settings/users/${clerk.id}/permissions`)
   await v.post(`/settings/users/${clerk.id}/permissions`, { permissions: ['view_reports'] })
 
-  const all = visibleText((await v.get('/settings/audit')).body)
-  t.match(all, 'user.permissions_changed Cal Clerk {"granted":["read_data"]} {"granted":["view_reports"]}')
-  t.match(all, 'Ada Admin auth.login Ada Admin')
+  const page = await v.get('/settings/audit')
+  const all = visibleText(page.body)
+  t.match(
+    all,
+    'Ada Admin changed the permissions of Cal Clerk: Switched on: View Reports; Switched off: Read Data.',
+    'a sentence with names and labels',
+  )
+  t.match(all, 'Stored values of this entry Action user.permissions_changed Concerning user', 'the stored values too')
+  t.match(all, 'Before {"granted":["read_data"]} After {"granted":["view_reports"]}')
+  t.match(all, 'Ada Admin signed in')
+  t.match(page.body, '<option value="user.permissions_changed">Permissions changed</option>', 'actions in words')
   t.notMatch(all, 'Fay Foreign', 'never another company’s rows')
 
   const byTarget = entries((await v.get(`/settings/audit?target=${clerk.id}`)).body)
-  t.match(byTarget, 'user.permissions_changed')
-  t.notMatch(byTarget, 'auth.login')
+  t.match(byTarget, 'changed the permissions of Cal Clerk')
+  t.notMatch(byTarget, 'signed in')
   const byAction = entries((await v.get('/settings/audit?action=auth.login')).body)
-  t.notMatch(byAction, 'user.permissions_changed')
-  t.match(byAction, 'auth.login')
+  t.notMatch(byAction, 'changed the permissions')
+  t.match(byAction, 'Ada Admin signed in')
   t.match(
     visibleText((await v.get(`/settings/audit?actor=${manager.id}`)).body),
     'No audit entry matches these filters.',
   )
   const changed = await db('audit_log').where({ action: 'user.permissions_changed' }).first('created_at')
   const day = (changed.created_at as Date).toISOString().slice(0, 10)
-  t.match(visibleText((await v.get(`/settings/audit?from=${day}&to=${day}`)).body), 'user.permissions_changed')
+  t.match(
+    visibleText((await v.get(`/settings/audit?from=${day}&to=${day}`)).body),
+    'changed the permissions of Cal Clerk',
+  )
   t.match(visibleText((await v.get('/settings/audit?from=2001-01-01&to=2001-01-02')).body), 'No audit entry matches')
   const garbage = await v.get('/settings/audit?from=24%2F11%2F2026&actor=1%27%20OR%201=1')
   t.equal(garbage.statusCode, 200, 'bad filters are left out of the filter')
@@ -69,4 +80,31 @@ t.test('the audit filter’s days are UTC days, whatever the database session’
       t.same(await on('2026-02-28'), [], `${zone}: not on 28 February`)
     })
   }
+})
+
+t.test('the audit trail downloads as CSV, filtered as on the page, safe to open in a spreadsheet', async (t) => {
+  const { app, db } = await testApp(t)
+  const { admin } = await twoCompanies(db)
+  const v = new Visitor(app)
+  await v.login(admin.email, PASSWORD)
+  await v.get('/settings/groups/new')
+  await v.post('/settings/groups', { name: '=HYPERLINK("http://evil.test")' })
+  const page = await v.get('/settings/audit?action=group.created')
+  t.match(page.body, 'href="/settings/audit.csv?action=group.created"', 'the link keeps the filters')
+  const csv = await v.get('/settings/audit.csv?action=group.created')
+  t.equal(csv.statusCode, 200)
+  t.equal(csv.headers['content-type'], 'text/csv; charset=utf-8')
+  t.match(String(csv.headers['content-disposition']), /^attachment; filename="audit-trail-\d{4}-\d\d-\d\d\.csv"$/)
+  const lines = csv.body.trim().split('\n')
+  t.equal(lines.length, 2, 'a header and the one matching entry')
+  t.match(
+    lines[0],
+    'Time (UTC),Who,Action,What happened,Action key,Concerning (type),Concerning (id),Concerning,Before (stored),After (stored),Address',
+  )
+  t.match(lines[1], 'Ada Admin,Group created,')
+  t.match(lines[1], ',group.created,group,')
+  t.match(lines[1], `"'=HYPERLINK(""http://evil.test"")"`, 'a formula is neutralised with an apostrophe')
+  t.notMatch(csv.body, 'signed in', 'other actions are filtered out')
+  const all = await v.get('/settings/audit.csv')
+  t.ok(all.body.trim().split('\n').length >= 3, 'without filters: every entry (sign-ins too)')
 })

@@ -231,6 +231,7 @@ if (suite) {
     await signInByKeyboard(s, t, admin)
 
     await follow(s, 'link', 'Settings')
+    await s.check(t, { title: 'Users', h1: 'Users', status: 200 })
     await follow(s, 'link', 'Signed-in users')
     await s.check(t, { title: 'Signed-in users', h1: 'Signed-in users', status: 200 })
     t.match(await mainText(s), 'Jon Reyes', 'the user is listed as signed in')

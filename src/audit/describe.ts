@@ -1,0 +1,210 @@
+import { isPermissionKey, permissionLabel } from '../access/permissions.js'
+import { countryName, ENTITY_KINDS, statusLabel } from '../entities/reference.js'
+
+/**
+ * The audit trail in words (issue 12, defect 4): each entry as a sentence a compliance officer can put in
+ * front of a regulator, with names, labels and country names instead of ids and codes. The stored values
+ * stay as they are (append-only); this only reads them. One describer for the audit trail page, its CSV
+ * export and a client's History.
+ */
+
+interface ActionWords {
+  /** The action in the Action filter and the CSV ("Permissions changed"). */
+  label: string
+  /** What the actor did, given the thing concerned in words ("changed the permissions of Ada Admin"). */
+  did: (target: string) => string
+}
+
+const ACTIONS: Record<string, ActionWords> = {
+  'auth.login': { label: 'Signed in', did: () => 'signed in' },
+  'auth.login_failed': { label: 'Sign-in refused', did: () => 'was refused at sign-in (wrong password)' },
+  'auth.logout': { label: 'Signed out', did: () => 'signed out' },
+  'user.created': { label: 'User added', did: (t) => `added the user ${t}` },
+  'user.invitation_sent': { label: 'Invitation sent', did: (t) => `sent an invitation to ${t}` },
+  'user.invitation_accepted': {
+    label: 'Invitation accepted',
+    did: () => 'accepted their invitation and set a password',
+  },
+  'user.details_changed': { label: 'User details changed', did: (t) => `changed the details of ${t}` },
+  'user.permissions_changed': { label: 'Permissions changed', did: (t) => `changed the permissions of ${t}` },
+  'user.share_all_clients_changed': {
+    label: '“Share all clients” changed',
+    did: (t) => `changed whether all clients are shared with ${t}`,
+  },
+  'user.deactivated': { label: 'User deactivated', did: (t) => `deactivated ${t}` },
+  'user.reactivated': { label: 'User reactivated', did: (t) => `reactivated ${t}` },
+  'user.signed_out': { label: 'User signed out everywhere', did: (t) => `signed ${t} out of every session` },
+  'user.session_ended': { label: 'Session ended', did: () => 'ended one of their sessions' },
+  'entity.created': { label: 'Client created', did: (t) => `created the client relationship ${t}` },
+  'entity.updated': { label: 'Client changed', did: (t) => `changed ${t}` },
+  'entity.deleted': { label: 'Client moved to the recycle bin', did: (t) => `moved ${t} to the recycle bin` },
+  'entity.restored': { label: 'Client restored', did: (t) => `restored ${t} from the recycle bin` },
+  'entity.purged': { label: 'Client deleted for good', did: (t) => `deleted ${t} for good` },
+  'entity.owner_changed': { label: 'Owner changed', did: (t) => `changed the owner of ${t}` },
+  'entity.document_uploaded': { label: 'Document uploaded', did: (t) => `uploaded a document to ${t}` },
+  'entity.document_deleted': {
+    label: 'Document moved to the recycle bin',
+    did: (t) => `moved a document of ${t} to the recycle bin`,
+  },
+  'entity.document_restored': { label: 'Document restored', did: (t) => `restored a document of ${t}` },
+  'entity.document_purged': { label: 'Document deleted for good', did: (t) => `deleted a document of ${t} for good` },
+  'entity.service_added': { label: 'Service allocated', did: (t) => `allocated a service to ${t}` },
+  'entity.service_removed': { label: 'Service removed', did: (t) => `removed a service from ${t}` },
+  'sharing.added': { label: 'Client shared', did: (t) => `shared ${t}` },
+  'sharing.removed': { label: 'Share removed', did: (t) => `removed a share of ${t}` },
+  'access.requested': { label: 'Access requested', did: (t) => `asked for access to ${t}` },
+  'access.granted': { label: 'Access granted', did: (t) => `granted a request for access to ${t}` },
+  'access.declined': { label: 'Access declined', did: (t) => `declined a request for access to ${t}` },
+  'group.created': { label: 'Group created', did: (t) => `created the group ${t}` },
+  'group.changed': { label: 'Group changed', did: (t) => `changed the group ${t}` },
+  'group.deleted': { label: 'Group deleted', did: (t) => `deleted the group ${t}` },
+  'service.created': { label: 'Service added to the catalogue', did: (t) => `added the service ${t}` },
+  'service.risk_changed': { label: 'Service risk changed', did: (t) => `changed the risk level of ${t}` },
+  'settings.client_access_changed': {
+    label: 'Client access settings changed',
+    did: () => 'changed the client access settings',
+  },
+}
+
+/** The action in words, for the Action filter and the CSV: a known label, or the stored key as it is. */
+export function actionLabel(action: string): string {
+  return ACTIONS[action]?.label ?? action
+}
+
+/** Field names in words. */
+const FIELDS: Record<string, string> = {
+  name: 'Name',
+  kind: 'Type',
+  date_of_birth: 'Date of birth',
+  nationality: 'Nationality',
+  country_of_residence: 'Country of residence',
+  registration_number: 'Registration number',
+  country_of_incorporation: 'Country of incorporation',
+  legal_form: 'Legal form',
+  owner_user_id: 'Owner',
+  owner: 'Owner',
+  status: 'Relationship status',
+  notes: 'Notes',
+  email: 'Email address',
+  granted: 'Permissions',
+  share_all_clients: 'Share all clients',
+  client_access_enabled: 'Client access managed',
+  allow_sharing: 'Users may share clients',
+  allow_access_requests: 'Users may request access',
+  default_access: 'Access to new clients',
+  digest_hour: 'Daily digest hour',
+  digest_time_zone: 'Daily digest time zone',
+  members: 'Members',
+  service: 'Service',
+  risk_level: 'Risk level',
+  media_type: 'File type',
+  size_bytes: 'Size',
+  user: 'User',
+  group: 'Group',
+  company: 'Whole company',
+  message: 'Message',
+  reason: 'Reason',
+  sessions_ended: 'Sessions ended',
+  whole_company_shares_added: 'Clients shared with the whole company',
+}
+/** Bookkeeping that says nothing a reader needs in the sentence (it stays in the stored values). */
+const SKIPPED = new Set(['id', 'document', 'sha256', 'storage_key', 'version', 'added', 'removed', 'request'])
+
+export type UserNames = ReadonlyMap<string, string>
+
+function words(key: string, value: unknown, names: UserNames): string {
+  if (value === null || value === undefined || value === '') return 'empty'
+  if (typeof value === 'boolean') return value ? 'on' : 'off'
+  if (Array.isArray(value)) {
+    if (value.length === 0) return 'none'
+    return value.map((v) => words(key, v, names)).join(', ')
+  }
+  if (typeof value === 'object') return JSON.stringify(value)
+  if (typeof value === 'number') return value.toLocaleString('en-GB')
+  const text = String(value)
+  if (['nationality', 'country_of_residence', 'country_of_incorporation'].includes(key)) return countryName(text)
+  if (key === 'status') return statusLabel(text)
+  if (key === 'kind') return ENTITY_KINDS.find((k) => k.value === text)?.label.replace(/ \(.*\)$/, '') ?? text
+  if (['owner_user_id', 'owner', 'user', 'members'].includes(key)) return names.get(text) ?? 'a former user'
+  if (key === 'granted' && isPermissionKey(text)) return permissionLabel(text)
+  if (key === 'risk_level') return text.charAt(0).toUpperCase() + text.slice(1)
+  if (key === 'default_access') return text === 'company' ? 'the whole company' : 'the owner only'
+  // Line breaks typed in a text (notes) are shown as spaces here; the stored value keeps them.
+  return `“${text.replace(/\s*\r?\n\s*/g, ' ')}”`
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
+}
+
+/** What changed between the stored before and after, field by field, in words. */
+export function changesInWords(before: unknown, after: unknown, names: UserNames): string[] {
+  const b = asRecord(before)
+  const a = asRecord(after)
+  const changes: string[] = []
+  if (Array.isArray(b.granted) || Array.isArray(a.granted)) {
+    const was = new Set((b.granted as string[] | undefined) ?? [])
+    const now = new Set((a.granted as string[] | undefined) ?? [])
+    const on = [...now].filter((k) => !was.has(k))
+    const off = [...was].filter((k) => !now.has(k))
+    if (on.length) changes.push(`Switched on: ${words('granted', on, names)}`)
+    if (off.length) changes.push(`Switched off: ${words('granted', off, names)}`)
+  }
+  if (Array.isArray(a.added) && a.added.length) changes.push(`Members added: ${words('members', a.added, names)}`)
+  if (Array.isArray(a.removed) && a.removed.length)
+    changes.push(`Members removed: ${words('members', a.removed, names)}`)
+  for (const key of new Set([...Object.keys(b), ...Object.keys(a)])) {
+    if (SKIPPED.has(key) || key === 'granted' || (key === 'members' && ('added' in a || 'removed' in a))) continue
+    // A name beside an id (the owner's, a share's) is for the stored record: the id is named already.
+    if (key === 'name' && ('owner' in a || 'user' in a || 'group' in a || 'service' in a)) continue
+    const label = FIELDS[key] ?? key.replaceAll('_', ' ')
+    const inB = key in b
+    const inA = key in a
+    if (inB && inA) {
+      if (JSON.stringify(b[key]) === JSON.stringify(a[key])) continue
+      const [was, now] = [words(key, b[key], names), words(key, a[key], names)]
+      changes.push(was === now ? `${label}: spacing or line breaks changed` : `${label} from ${was} to ${now}`)
+    } else if (inA) {
+      if (a[key] === null || a[key] === '' || (Array.isArray(a[key]) && (a[key] as unknown[]).length === 0)) continue
+      changes.push(`${label}: ${words(key, a[key], names)}`)
+    } else {
+      changes.push(`${label} was ${words(key, b[key], names)}`)
+    }
+  }
+  return changes
+}
+
+export interface AuditSentenceInput {
+  action: string
+  actor_name: string | null
+  /** The thing concerned in words (a client's, user's, group's or service's name), if any. */
+  target?: string | null
+  before: unknown
+  after: unknown
+}
+
+/**
+ * One entry as a sentence: "Chloe Compliance changed Juniper Holdings: Relationship status from Prospect to
+ * Serviced client (business relationship)."
+ */
+export function auditSentence(entry: AuditSentenceInput, names: UserNames): string {
+  const actor = entry.actor_name ?? 'The system'
+  const target = entry.target || 'it'
+  const did = ACTIONS[entry.action]?.did(target) ?? `did “${entry.action}” concerning ${target}`
+  const changes = changesInWords(entry.before, entry.after, names)
+  return `${actor} ${did}${changes.length ? `: ${changes.join('; ')}` : ''}.`
+}
+
+/** The user ids an entry's stored values name (owners, members, shares), to look their names up at once. */
+export function userIdsIn(entries: readonly { before: unknown; after: unknown }[]): string[] {
+  const ids = new Set<string>()
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+  for (const entry of entries) {
+    for (const side of [asRecord(entry.before), asRecord(entry.after)]) {
+      for (const key of ['owner_user_id', 'owner', 'user', 'members', 'added', 'removed']) {
+        for (const value of [side[key]].flat()) if (typeof value === 'string' && uuid.test(value)) ids.add(value)
+      }
+    }
+  }
+  return [...ids]
+}
