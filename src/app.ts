@@ -6,6 +6,7 @@ import authRoutes from './auth/routes.js'
 import clientAccessRoutes from './client-access/routes.js'
 import type { Config } from './config.js'
 import dashboardRoutes from './dashboard/routes.js'
+import workQueue from './dashboard/work-queue.js'
 import type { Db } from './db/knex.js'
 import documentRoutes from './documents/routes.js'
 import clientPage from './entities/page.js'
@@ -106,6 +107,7 @@ export async function buildApp({
   await app.register(assetRoutes)
   await app.register(healthRoutes)
   await app.register(authRoutes)
+  await app.register(workQueue)
   await app.register(dashboardRoutes)
   await app.register(userRoutes)
   await app.register(permissionRoutes)

@@ -100,15 +100,22 @@ const requestColumns = [
 
 /** Pending requests this user may decide (administrator, owner, or with sharing allowed, access). */
 export async function requestsToDecide(db: Db, user: AccessSubject): Promise<PendingRequest[]> {
-  const q = db('access_requests as r')
+  return pendingToDecide(db, user).select(requestColumns).orderBy('r.created_at')
+}
+
+/** How many requests wait for this user's decision (the dashboard's count). */
+export async function countRequestsToDecide(db: Db, user: AccessSubject): Promise<number> {
+  const row = await pendingToDecide(db, user).count<{ n: number }[]>('r.id as n').first()
+  return Number(row?.n ?? 0)
+}
+
+function pendingToDecide(db: Db, user: AccessSubject) {
+  return db('access_requests as r')
     .join('entities as e', 'e.id', 'r.entity_id')
     .join('users as q', 'q.id', 'r.requester_id')
     .where({ 'r.company_id': user.companyId, 'r.status': 'pending' })
     .whereNull('e.deleted_at')
-    .select(requestColumns)
-    .orderBy('r.created_at')
-  q.modify(maySharePredicate(db, user))
-  return q
+    .modify(maySharePredicate(db, user))
 }
 
 export async function findRequest(db: Db | Knex.Transaction, companyId: string, id: string) {

@@ -19,7 +19,7 @@ import {
   updateGroup,
 } from './groups.js'
 import { sharingRefused } from './refusal.js'
-import { decideRequest, findRequest, requestAccess, requestsToDecide } from './requests.js'
+import { countRequestsToDecide, decideRequest, findRequest, requestAccess, requestsToDecide } from './requests.js'
 import { readSettings, saveSettings } from './settings.js'
 import { addShare, changeOwner, removeShare, type ShareTarget, setDigest, sharingView } from './sharing.js'
 
@@ -33,6 +33,14 @@ const CLIENT_WITHOUT_ACCESS = {
 } as const
 
 export default async function clientAccessRoutes(app: FastifyInstance) {
+  app.addWorkItem({
+    order: 10,
+    shownTo: (user) => user.permissions.has('read_data') && user.company.clientAccessEnabled,
+    count: (_request, user) => countRequestsToDecide(app.db, user),
+    label: (n) => (n === 1 ? 'access request to decide' : 'access requests to decide'),
+    href: '/access-requests',
+  })
+
   // Company settings > Client relationships > Client access
   const settingsPage = async (reply: FastifyReply, errors = new FormErrors()) => {
     const user = signedInUser(reply.request)

@@ -64,7 +64,7 @@ if (suite) {
       const { company, admin, member, juniper, cedar } = await aFirm(s)
       await signInByKeyboard(s, t, admin)
       await follow(s, 'link', 'Settings')
-      await follow(s, 'link', 'Settings')
+      await s.check(t, { title: 'Users', h1: 'Users', status: 200 })
       await follow(s, 'link', 'Client access')
       await s.check(t, settingsPage)
       for (const name of ['Manage user access to clients', 'Allow requesting access']) {
@@ -190,6 +190,7 @@ if (suite) {
     await aShare(db, { company: firm.company, client: firm.juniper, group })
     await signInByKeyboard(s, t, firm.admin)
     await follow(s, 'link', 'Settings')
+    await s.check(t, { title: 'Users', h1: 'Users', status: 200 })
     await follow(s, 'link', 'Client access')
     await s.check(t, settingsPage)
 

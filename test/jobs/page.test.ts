@@ -55,8 +55,8 @@ t.test('a failing job is retried with a doubling wait, and its error shows on Ba
   const r = new Visitor(app)
   await r.login(reader.email, PASSWORD)
   t.equal((await r.get('/settings/jobs')).statusCode, 403, 'administrators only')
-  t.notMatch(visibleText((await r.get('/')).body), 'Background jobs', 'not in the navigation of others')
-  t.match(visibleText((await v.get('/')).body), 'Outgoing email Background jobs', 'after Outgoing email')
+  t.notMatch(visibleText((await r.get('/settings/users')).body), 'Background jobs', 'not in the navigation of others')
+  t.match(visibleText((await v.get('/settings/users')).body), 'Outgoing email Background jobs', 'after Outgoing email')
 })
 
 t.test('the page shows each schedule in words with its last and next run', async (t) => {

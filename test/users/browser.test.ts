@@ -77,6 +77,8 @@ if (suite) {
 
     await signInByKeyboard(s, t, { id: user.id, companyId: company.id, name: 'Cleo Marsh', email, password })
     t.match(await mainText(s), `Welcome, Cleo Marsh. You are signed in to ${company.name}`, 'they are signed in')
+    await follow(s, 'link', 'Your profile')
+    await s.check(t, { title: 'Your profile', h1: 'Your profile', status: 200 })
     t.match(await mainText(s), 'Upload Entity Documents', 'with the permissions given')
 
     await s.goto(invitation.path)
