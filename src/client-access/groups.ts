@@ -154,3 +154,44 @@ export async function deleteGroup(db: Db, actor: EntityActor, groupId: string): 
     await audit(trx, actor, groupId, 'group.deleted', { name: group.name, members, clients }, undefined)
   })
 }
+
+export interface PickedUser {
+  id: string
+  name: string
+  email: string
+  active: boolean
+}
+
+/** These users of the company (the members a group form holds), by name. */
+export async function usersByIds(db: Db, companyId: string, ids: readonly string[]): Promise<PickedUser[]> {
+  if (ids.length === 0) return []
+  return db('users')
+    .where('company_id', companyId)
+    .whereIn('id', ids)
+    .select('id', 'name', 'email', 'active')
+    .orderByRaw('lower(name), id')
+}
+
+export const FOUND_USERS_LIMIT = 20
+
+/**
+ * Users of the company whose name or email contains `text`, apart from those already picked: the first 20
+ * by name, and whether there are more (then the reader narrows the search).
+ */
+export async function findUsers(
+  db: Db,
+  companyId: string,
+  text: string,
+  picked: readonly string[],
+): Promise<{ users: PickedUser[]; more: boolean }> {
+  const pattern = `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+  const q = db('users')
+    .where('company_id', companyId)
+    .where((w) => w.whereRaw('lower(name) LIKE ?', [pattern]).orWhereRaw('lower(email) LIKE ?', [pattern]))
+    .select('id', 'name', 'email', 'active')
+    .orderByRaw('lower(name), id')
+    .limit(FOUND_USERS_LIMIT + 1)
+  if (picked.length > 0) q.whereNotIn('id', picked)
+  const rows: PickedUser[] = await q
+  return { users: rows.slice(0, FOUND_USERS_LIMIT), more: rows.length > FOUND_USERS_LIMIT }
+}

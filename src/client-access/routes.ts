@@ -13,10 +13,12 @@ import {
   createGroup,
   deleteGroup,
   findGroup,
+  findUsers,
   groupDeletionImpact,
   groupMembers,
   listGroups,
   updateGroup,
+  usersByIds,
 } from './groups.js'
 import { sharingRefused } from './refusal.js'
 import { countRequestsToDecide, decideRequest, findRequest, requestAccess, requestsToDecide } from './requests.js'
@@ -24,7 +26,7 @@ import { readSettings, saveSettings } from './settings.js'
 import { addShare, changeOwner, removeShare, type ShareTarget, setDigest, sharingView } from './sharing.js'
 
 const ADMIN = { access: { permission: 'system_administrator' } } as const
-const GROUP_FORM = formBody({ name: one(), members: many(100) })
+const GROUP_FORM = formBody({ name: one(), members: many(100), find: one(MAX_PARAM), action: one(20) })
 /** Every form of the Sharing options dialog posts some of these. */
 const SHARING_FORM = formBody(fields(['share_with', 'owner', 'digest', 'message', 'find']))
 const CLIENT = { access: { permission: 'read_data', client: 'params.id' } } as const
@@ -97,23 +99,26 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     },
   )
 
-  // Groups
+  // Groups. The member picker lists the members, and finds other users by name or email to add (20 at a
+  // time): a company of thousands of users never gets a checkbox per user.
   const groupForm = async (
     reply: FastifyReply,
     values: { name: string; members: string[] },
     group?: { id: string; name: string },
     errors = new FormErrors(),
+    find = '',
   ) => {
-    const users = await app
-      .db('users')
-      .where({ company_id: signedInUser(reply.request).companyId })
-      .select('id', 'name', 'email', 'active')
-      .orderByRaw('lower(name)')
+    const { companyId } = signedInUser(reply.request)
+    const [members, found] = await Promise.all([
+      usersByIds(app.db, companyId, values.members),
+      find ? findUsers(app.db, companyId, find, values.members) : Promise.resolve(undefined),
+    ])
     return reply.page('client-access/group-form', {
       title: group ? `Group: ${isolate(group.name)}` : 'Create a group',
       group,
       values,
-      users,
+      members,
+      search: { find, found },
       errors,
     })
   }
@@ -125,8 +130,23 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
   }
   const groupInput = (body: unknown) => ({
     name: text(body, 'name'),
-    members: allValues(body, 'members').filter(isUuid),
+    members: [...new Set(allValues(body, 'members').filter(isUuid))],
   })
+  /** Without JavaScript, Find sends the whole form: it is shown again, nothing saved, with what was found. */
+  const findingMembers = (body: unknown) => text(body, 'action') === 'find'
+
+  // With htmx, the picker's search as one types: the same results the Find button shows.
+  app.get<{ Querystring: { find?: string; members?: string | string[] } }>(
+    '/settings/groups/member-search',
+    { config: ADMIN, schema: { querystring: query({ find: one(MAX_PARAM), members: many(100) }) } },
+    async (request, reply) => {
+      const find = (request.query.find ?? '').trim()
+      const members = [request.query.members ?? []].flat().filter(isUuid)
+      const found = find ? await findUsers(app.db, signedInUser(request).companyId, find, members) : undefined
+      const template = isHtmxPartialRequest(request) ? 'client-access/_member-results' : 'client-access/member-search'
+      return reply.page(template, { title: 'Find users', search: { find, found } })
+    },
+  )
   const assertValidGroup = (values: { name: string }) => {
     const errors = new FormErrors()
     checkName(errors, 'name', values.name, 100, 'Enter the name of the group')
@@ -148,6 +168,8 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     },
     async (request, reply) => {
       const values = groupInput(request.body)
+      if (findingMembers(request.body))
+        return groupForm(reply, values, undefined, undefined, text(request.body, 'find'))
       assertValidGroup(values)
       await createGroup(app.db, requestActor(request), values.name, values.members)
       reply.flash({ kind: 'success', text: `The group ${isolate(values.name)} was created.` })
@@ -177,6 +199,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const group = await loadGroup(request)
       const values = groupInput(request.body)
+      if (findingMembers(request.body)) return groupForm(reply, values, group, undefined, text(request.body, 'find'))
       assertValidGroup(values)
       await updateGroup(app.db, requestActor(request), group.id, values.name, values.members)
       reply.flash({ kind: 'success', text: `The group ${isolate(values.name)} was saved.` })

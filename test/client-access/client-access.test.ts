@@ -496,3 +496,51 @@ t.test('an over-long request message or decline reason is refused and kept as ty
   t.equal((await db('access_requests').where({ id: pending.id }).first()).status, 'pending', 'not declined')
   t.equal((await db('outbox_emails').where({ to_address: alice.email })).length, 0, 'and no email')
 })
+
+t.test('the member picker finds users to add instead of listing every user, with and without JavaScript', async (t) => {
+  const { db, company, admin, v } = await setup(t)
+  for (let i = 1; i <= 60; i++) await aUser(db, { company, name: `Staff Member ${String(i).padStart(2, '0')}` })
+  const a = await v(admin)
+  const empty = await a.get('/settings/groups/new')
+  t.equal((empty.body.match(/type="checkbox"/g) ?? []).length, 0, 'no checkbox per user of the company')
+  t.match(visibleText(empty.body), 'No members yet. Find users below and tick them to add them.')
+
+  // Without JavaScript: Find sends the form, which comes back with what was typed and what was found.
+  const found = await a.post('/settings/groups', { name: 'Night shift', find: 'staff member 0', action: 'find' })
+  t.equal(found.statusCode, 200, 'shown again, not saved')
+  t.equal((await db('groups').where({ name: 'Night shift' })).length, 0)
+  t.match(found.body, 'value="Night shift"', 'the name typed is kept')
+  const ids = [...found.body.matchAll(/id="found-([0-9a-f-]{36})" name="members" value="\1"/g)].map(
+    (m) => m[1] as string,
+  )
+  t.equal(ids.length, 9, 'Staff Member 01 to 09')
+  t.match(visibleText(found.body), 'Users found for “staff member 0”: tick to add Staff Member 01')
+
+  const many = await a.post('/settings/groups', { name: 'Night shift', find: 'staff', action: 'find' })
+  t.equal((many.body.match(/id="found-[0-9a-f]{8}-/g) ?? []).length, 20, 'twenty at a time')
+  t.match(visibleText(many.body), 'More users match: type more of the name to narrow the search.')
+
+  // Tick two, find again: the two are members now (ticked above) and no longer among the found.
+  const picked = [ids[0] as string, ids[1] as string]
+  const again = await a.post('/settings/groups', {
+    name: 'Night shift',
+    members: picked,
+    find: 'staff member 0',
+    action: 'find',
+  })
+  t.match(again.body, new RegExp(`id="member-${picked[0]}" name="members" value="${picked[0]}" checked`))
+  t.equal((again.body.match(/id="found-[0-9a-f]{8}-/g) ?? []).length, 7, 'the picked are not offered again')
+  const saved = await a.post('/settings/groups', { name: 'Night shift', members: picked })
+  t.equal(saved.statusCode, 303)
+  const group = await db('groups').where({ name: 'Night shift' }).first()
+  t.same((await db('group_members').where({ group_id: group.id })).map((m) => m.user_id).sort(), [...picked].sort())
+
+  // With htmx: the search as one types answers the results alone.
+  const partial = await a.get(`/settings/groups/member-search?find=member%2005&members=${picked[0]}`, {
+    'hx-request': 'true',
+  })
+  t.match(partial.body.trim(), /^<div id="member-results">/)
+  t.equal((partial.body.match(/id="found-[0-9a-f]{8}-/g) ?? []).length, 1, 'Staff Member 05')
+  const direct = await a.get('/settings/groups/member-search?find=member%2005')
+  t.match(direct.body, '<h1>Find users</h1>', 'loaded directly: a whole page')
+})

@@ -193,7 +193,7 @@ export class BrowserSession {
   }
 
   /** Presses Tab until the control with this role and accessible name has focus; fails if it never does. */
-  async tabTo(role: 'link' | 'button' | 'textbox', name: string): Promise<void> {
+  async tabTo(role: 'link' | 'button' | 'textbox' | 'searchbox', name: string): Promise<void> {
     const target = this.page.getByRole(role, { name, exact: true })
     if ((await target.count()) !== 1) throw new Error(`no single ${role} "${name}" on ${this.path}`)
     const count = await this.page.locator('a[href], button, input, select, textarea, [tabindex]').count()
