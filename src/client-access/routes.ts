@@ -9,6 +9,7 @@ import { requestActor } from '../http/actor.js'
 import { allValues, isUuid, NotFoundError, signedInUser } from '../http/params.js'
 import { fields, formBody, MAX_PARAM, many, one, query } from '../http/schemas.js'
 import { isHtmxPartialRequest } from '../plugins/app/render.js'
+import type { Flash } from '../types.js'
 import {
   createGroup,
   deleteGroup,
@@ -238,6 +239,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     reply: FastifyReply,
     errors = new FormErrors(),
     values: Record<string, unknown> = {},
+    status?: Flash,
   ) => {
     const entity = clientOf(request).entity
     const find = String((request.query as Record<string, unknown> | undefined)?.find ?? '')
@@ -252,6 +254,7 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       errors,
       find,
       values,
+      status,
     })
   }
   app.get<{ Params: { id: string } }>(
@@ -284,7 +287,10 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
       },
       async (request, reply) => {
         const entity = clientOf(request).entity
-        reply.flash({ kind: 'success', text: await act(request, entity) })
+        const done: Flash = { kind: 'success', text: await act(request, entity) }
+        // Inside the dialog (htmx): the dialog again, updated in place, the result announced.
+        if (isHtmxPartialRequest(request)) return sharingPage(request, reply, undefined, {}, done)
+        reply.flash(done)
         return reply.redirect(`/entities/${entity.id}/sharing`, 303)
       },
     )
@@ -303,7 +309,8 @@ export default async function clientAccessRoutes(app: FastifyInstance) {
     const shareId = request.params.shareId
     if (!isUuid(shareId)) throw sharingRefused('That access was already removed.')
     const label = await removeShare(app.db, requestActor(request), entity, shareId)
-    return `${label} no longer has access through this share.`
+    // A sentence starts with a capital: "The whole company no longer has access …".
+    return `${label.charAt(0).toUpperCase()}${label.slice(1)} no longer has access through this share.`
   })
   sharingAction('/entities/:id/owner', CLIENT, 'owner', async (request, entity) => {
     const ownerId = text(request.body, 'owner')

@@ -16,6 +16,8 @@ export interface SharingView {
   pendingRequest: { id: string; created_at: Date } | undefined
   candidateUsers: { id: string; name: string }[]
   candidateGroups: { id: string; name: string }[]
+  /** The active users who may be made owner (only for a reader who may change the owner). */
+  ownerChoices: { id: string; name: string }[]
 }
 
 export const CANDIDATES_SHOWN = 20
@@ -71,8 +73,15 @@ export async function sharingView(db: Db, user: AccessSubject, entity: Entity, f
         .limit(CANDIDATES_SHOWN),
     ])
   }
+  const ownerChoices: { id: string; name: string }[] = rights.mayChangeOwner
+    ? await db('users')
+        .where({ company_id: user.companyId, active: true })
+        .select('id', 'name')
+        .orderByRaw('lower(name)')
+    : []
   return {
     hasAccess,
+    ownerChoices,
     wholeCompany: whole ? { shareId: whole.id } : undefined,
     groups,
     users,

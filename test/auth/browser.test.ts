@@ -1,5 +1,5 @@
 import t from 'tap'
-import { accountRecord, mainText, signInByKeyboard } from '../browser/flows.js'
+import { accountRecord, follow, mainText, signInByKeyboard } from '../browser/flows.js'
 import { browserSuite } from '../helpers/browser.js'
 import { aCompany, aUser } from '../helpers/factories.js'
 
@@ -73,10 +73,13 @@ if (suite) {
   await suite.flow('a staff member signs in, reads the dashboard and signs out', async (s, t) => {
     const user = await aUser(db, { company, permissions: ['read_data', 'view_reports'], name: 'Bo Okafor' })
     await signInByKeyboard(s, t, user)
-    const text = await mainText(s)
-    t.match(text, 'Read Data', 'the dashboard lists what they may do')
-    t.match(text, 'View Reports')
     t.equal(s.path, '/', 'they are on the dashboard')
+    t.match(await mainText(s), 'Waiting for you Nothing is waiting for you.', 'the dashboard is their work queue')
+    await follow(s, 'link', 'Your profile')
+    await s.check(t, { title: 'Your profile', h1: 'Your profile', status: 200 })
+    const text = await mainText(s)
+    t.match(text, 'Read Data', 'their profile lists what they may do')
+    t.match(text, 'View Reports')
 
     await s.tabTo('button', 'Sign out')
     await s.pressForNewPage('Space')

@@ -108,12 +108,28 @@ if (suite) {
       await s.check(t, { title: juniper.name, h1: juniper.name, status: 200 })
       await openSharing(s, t, juniper)
       await s.page.getByRole('combobox', { name: 'Share with' }).selectOption({ label: 'Audit team' })
-      await follow(s, 'button', 'Share')
       const sharing = `Sharing options: ${juniper.name}`
-      await s.check(t, { title: sharing, h1: sharing, status: 200 })
-      t.equal(await statusText(s), 'Juniper Holdings is now shared with Audit team.', 'shared')
-      await follow(s, 'button', 'Remove whole-company access')
-      await s.check(t, { title: sharing, h1: sharing, status: 200 })
+      /** A button of the sharing options: in the dialog, updated in place (with JS); else the page again. */
+      const press = async (button: string, status: string) => {
+        if (s.mode.javaScriptEnabled) {
+          await s.tabTo('button', button)
+          await s.page.keyboard.press('Space')
+          await s.page.locator('#status').getByText(status).waitFor()
+          t.equal(
+            await s.page.evaluate(() => document.activeElement?.id),
+            'dialog-title',
+            `${button}: focus starts on the dialog's heading`,
+          )
+          await checkDialog(s, t, sharing)
+          t.equal(s.path, `/entities/${juniper.id}`, `${button}: the dialog stays over the client's page`)
+        } else {
+          await follow(s, 'button', button)
+          await s.check(t, { title: sharing, h1: sharing, status: 200 })
+        }
+        t.equal(await statusText(s), status, `${button}: the result is announced`)
+      }
+      await press('Share', 'Juniper Holdings is now shared with Audit team.')
+      await press('Remove whole-company access', 'The whole company no longer has access through this share.')
       const who = ((await s.page.locator('.access-list').textContent()) ?? '').replace(/\s+/g, ' ').trim()
       t.match(who, 'Group: Audit team', 'the group is listed with access')
       t.notMatch(who, 'The whole company', 'the whole company is not any more')

@@ -544,3 +544,53 @@ t.test('the member picker finds users to add instead of listing every user, with
   const direct = await a.get('/settings/groups/member-search?find=member%2005')
   t.match(direct.body, '<h1>Find users</h1>', 'loaded directly: a whole page')
 })
+
+t.test(
+  'the sharing dialog updates in place: each action answers the dialog again and announces its result',
+  async (t) => {
+    const { db, admin, owner, alice, bob, client, v, enable } = await setup(t)
+    await enable()
+    await unshareAll(db, client)
+    const a = await v(admin)
+    const dialog = await a.get(`/entities/${client.id}/sharing`, { 'hx-request': 'true' })
+    t.match(dialog.body, '<h2 id="dialog-title" tabindex="-1" autofocus>', 'focus starts on the heading')
+    t.match(
+      dialog.body,
+      `data-hx-post="/entities/${client.id}/sharing/add" data-hx-target="#modal"`,
+      'actions stay in the dialog',
+    )
+    for (const user of [admin, owner, alice, bob]) {
+      t.match(
+        dialog.body,
+        new RegExp(`<option value="${user.id}"[^>]*>${user.name}</option>`),
+        `${user.name} can be made owner`,
+      )
+    }
+    const page = await a.get(`/entities/${client.id}/sharing`)
+    t.notMatch(page.body, 'data-hx-post', 'the page (no JavaScript) posts plain forms')
+    t.notMatch(page.body, 'data-hx-target="#modal"', 'and its Find does not open a dialog over it')
+
+    const shared = await a.post(
+      `/entities/${client.id}/sharing/add`,
+      { share_with: `user:${alice.id}` },
+      { headers: { 'hx-request': 'true', 'x-csrf-token': a.csrfToken } },
+    )
+    t.equal(shared.statusCode, 200, 'the dialog again, not a redirect to the page')
+    t.match(shared.body, /^<dialog data-modal/)
+    t.match(
+      shared.body,
+      /<div id="status" data-hx-swap-oob="innerHTML">\s*<p class="flash flash-success">Secret Holdings Ltd is now shared with Alice Analyst\.<\/p>\s*<\/div>/,
+    )
+    t.match(visibleText(shared.body), 'User: Alice Analyst Remove')
+
+    // Nobody left to share with and nothing found: no Share button over an empty list.
+    await a.get(`/entities/${client.id}/sharing`)
+    await a.post(`/entities/${client.id}/sharing/add`, { share_with: 'company' })
+    const nothing = await a.get(`/entities/${client.id}/sharing?find=zzz`, { 'hx-request': 'true' })
+    t.notMatch(nothing.body, '<button type="submit">Share</button>')
+    t.match(
+      visibleText(nothing.body),
+      'Nobody else to share with among those found: find a user or group by name first.',
+    )
+  },
+)
