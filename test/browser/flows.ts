@@ -85,6 +85,7 @@ export async function checkDialog(s: BrowserSession, t: Test, name: string): Pro
     if (state !== 'none') inside++
   }
   t.ok(inside >= controls, `${where}: Tab reaches its ${controls} controls`)
+  t.strictSame(s.takeConsoleErrors(), [], `${where}: no script error or CSP violation in the console`)
 }
 
 /** The last email queued for an address: its subject and the path of the first link in it. */
