@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import { auditTarget } from '../audit/audit.js'
-import type { Db } from '../db/knex.js'
+import { containsPattern, type Db } from '../db/knex.js'
 import type { EntityActor } from '../entities/service.js'
 import { RuleError } from '../forms/rule-error.js'
 import { NotFoundError } from '../http/params.js'
@@ -184,7 +184,7 @@ export async function findUsers(
   text: string,
   picked: readonly string[],
 ): Promise<{ users: PickedUser[]; more: boolean }> {
-  const pattern = `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+  const pattern = containsPattern(text.toLowerCase())
   const q = db('users')
     .where('company_id', companyId)
     .where((w) => w.whereRaw('lower(name) LIKE ?', [pattern]).orWhereRaw('lower(email) LIKE ?', [pattern]))

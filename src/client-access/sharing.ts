@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import { type AccessSubject, hasAccessTo, sharingRights } from '../access/client-access.js'
-import type { Db } from '../db/knex.js'
+import { containsPattern, type Db } from '../db/knex.js'
 import type { Entity } from '../entities/queries.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
 import { sharingRefused } from './refusal.js'
@@ -47,7 +47,7 @@ export async function sharingView(db: Db, user: AccessSubject, entity: Entity, f
   let candidateUsers: { id: string; name: string }[] = []
   let candidateGroups: { id: string; name: string }[] = []
   if (rights.mayShare) {
-    const like = `%${find.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    const like = containsPattern(find)
     ;[candidateUsers, candidateGroups] = await Promise.all([
       find
         ? db('users')

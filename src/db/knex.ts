@@ -170,6 +170,11 @@ function compileShape(
   return { sql, bindings, slots, first: compiled.method === 'first' }
 }
 
+/** A LIKE pattern for "contains `text`": its own %, _ and \\ escaped, so they match only themselves. */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+}
+
 export const migrationConfig: Knex.MigratorConfig = {
   directory: path.join(ROOT_DIR, 'migrations'),
   loadExtensions: ['.ts'],

@@ -31,8 +31,9 @@ export interface LaneStatement {
  * Statements are prepared once per connection, named after a hash of their text (protocol-level prepared
  * statements: a pooler in transaction mode must support them, see README), and planned once too (a generic
  * plan, `plan_cache_mode`): so only statements whose best plan is the same for any parameters belong here
- * (a lookup by key, the unfiltered first pages of the client list); a search or a filter does not. A connection that fails is
- * dropped and replaced on next use, and a statement that was on it runs once more on the new one (see rows).
+ * (a lookup by key, the unfiltered first pages of the client list); a search or a filter does not. A
+ * connection that fails is dropped and replaced on next use, and a statement that was on it runs once more
+ * on the new one (see rows).
  */
 export class ReadLane extends EventEmitter<{ statement: [LaneStatement] }> {
   private readonly connection: pg.ClientConfig

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import { hasAccessSql } from '../access/client-access.js'
-import { type Db, hotReadByShape } from '../db/knex.js'
+import { containsPattern, type Db, hotReadByShape } from '../db/knex.js'
 import { isCalendarDate, isUuid } from '../http/params.js'
 import type { CurrentUser } from '../types.js'
 import type { EntityKind, EntityStatus } from './reference.js'
@@ -91,7 +91,7 @@ export async function listEntities(
   const params = {
     companyId: user.companyId,
     userId: user.id,
-    q: f.q ? `%${f.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : undefined,
+    q: f.q ? containsPattern(f.q.toLowerCase()) : undefined,
     kind: f.kind || undefined,
     status: f.status || undefined,
     owner: f.owner || undefined,
@@ -276,10 +276,4 @@ export async function entityHistory(db: Db, companyId: string, entityId: string,
     .select('a.action', 'u.name as actor_name', 'a.before', 'a.after', 'a.created_at')
     .orderBy('a.id', 'desc')
     .limit(limit)
-}
-
-/** The name of a user of the company (active or not), or undefined when the id is no user of it. */
-export async function userNameIn(db: Db, companyId: string, userId: string): Promise<string | undefined> {
-  const row = await db('users').where({ company_id: companyId, id: userId }).first('name')
-  return row?.name
 }

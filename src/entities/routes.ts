@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { clientOf } from '../access/client-context.js'
 import { mayChooseOwner, maySetServiced } from '../access/entities.js'
+import { userNames } from '../audit/queries.js'
 import { FormErrors, text } from '../forms/form-errors.js'
 import { isolate } from '../forms/names.js'
 import type { FormRerender } from '../forms/rule-error.js'
@@ -16,7 +17,6 @@ import {
   type EntityListFilters,
   encodeCursor,
   listEntities,
-  userNameIn,
 } from './queries.js'
 import { isKind, isStatus } from './reference.js'
 import {
@@ -74,7 +74,7 @@ export default async function entityRoutes(app: FastifyInstance) {
         // The owner filter names the owner (chosen from a client's page): one of the company's users.
         ownerName:
           filters.owner && filters.owner !== user.id && !partial
-            ? await userNameIn(app.db, user.companyId, filters.owner)
+            ? (await userNames(app.db, user.companyId, [filters.owner])).get(filters.owner)
             : undefined,
         rows,
         ...clientReference,

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import type { PermissionKey } from '../access/permissions.js'
-import type { Db } from '../db/knex.js'
+import { containsPattern, type Db } from '../db/knex.js'
 
 export async function countActiveUsers(db: Db, companyId: string): Promise<number> {
   const row = await db('users')
@@ -38,7 +38,7 @@ export async function listUsers(
 ): Promise<{ rows: UserListRow[]; total: number }> {
   const base = db('users as u').where('u.company_id', companyId)
   if (filters.q) {
-    const like = `%${filters.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    const like = containsPattern(filters.q)
     base.andWhere((w) => w.whereILike('u.name', like).orWhereILike('u.email', like))
   }
   if (filters.status !== 'all') base.andWhere('u.active', filters.status === 'active')
