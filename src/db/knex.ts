@@ -170,7 +170,7 @@ function compileShape(
   return { sql, bindings, slots, first: compiled.method === 'first' }
 }
 
-/** A LIKE pattern for "contains `text`": its own %, _ and \\ escaped, so they match only themselves. */
+/** A LIKE pattern for "contains `text`": its own %, _ and backslash escaped, so they match only themselves. */
 export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 }
