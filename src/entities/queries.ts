@@ -1,8 +1,9 @@
 import type { Knex } from 'knex'
 import { hasAccessSql } from '../access/client-access.js'
-import { containsPattern, type Db, hotReadByShape } from '../db/knex.js'
+import { type Db, hotReadByShape } from '../db/knex.js'
 import { isCalendarDate, isUuid } from '../http/params.js'
 import type { CurrentUser } from '../types.js'
+import { nameSearch, trigramFrequencies } from './name-search.js'
 import type { EntityKind, EntityStatus } from './reference.js'
 
 export const ENTITIES_PAGE_SIZE = 50
@@ -87,11 +88,19 @@ export async function listEntities(
   // page is read by index first and the access rule evaluated for its 51 rows only.
   const revealing = Boolean(f.kind || f.status || f.owner || !byName)
   const cursor = f.before ?? f.after
+  const search = f.q ? nameSearch(f.q, trigramFrequencies(db).current()) : undefined
+  // A plain name search reads its page from one trigram's rows alone (index-only, in name order, stopping
+  // after a page) and then only that page's clients; with a filter too, they say which clients match.
+  const byTrigram = search?.by === 'trigram'
+  const pageFromTrigrams = byTrigram && !revealing
   // The values bound into the statement; which of them it has, and its text, follow from `f` and the user.
   const params = {
     companyId: user.companyId,
     userId: user.id,
-    q: f.q ? containsPattern(f.q.toLowerCase()) : undefined,
+    like: search?.by === 'scan' ? search.pattern : undefined,
+    trigram: search?.by === 'trigram' ? search.trigram : undefined,
+    offset: search?.by === 'trigram' ? search.offset : undefined,
+    term: search?.by === 'trigram' ? search.term : undefined,
     kind: f.kind || undefined,
     status: f.status || undefined,
     owner: f.owner || undefined,
@@ -100,28 +109,59 @@ export async function listEntities(
   }
   const build = (p: typeof params) => {
     const access = hasAccessSql(db, { ...user, id: p.userId })
-    const page = db('entities as e')
-      .where('e.company_id', p.companyId)
-      .whereNull('e.deleted_at')
-      .select('e.id', 'e.name', 'e.kind', 'e.status', 'e.owner_user_id', 'e.updated_at')
-      .select(
-        db.raw(
-          byName
-            ? 'lower(e.name) AS sort_key'
-            : `to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS sort_key`,
-        ),
-      )
-    if (revealing) page.where(access)
-    if (f.q) page.whereRaw('lower(e.name) LIKE ?', [p.q as string])
-    if (f.kind) page.where('e.kind', p.kind as string)
-    if (f.status) page.where('e.status', p.status as string)
-    if (f.owner) page.where('e.owner_user_id', p.owner as string)
-    if (cursor) {
-      const key = byName ? p.cursorKey : db.raw('?::timestamptz', [p.cursorKey as string])
-      const op = (byName ? !f.before : Boolean(f.before)) ? '>' : '<'
-      page.whereRaw(`(${sortExpr}, e.id) ${op} (?, ?)`, [key as string, p.cursorId as string])
+    const op = (byName ? !f.before : Boolean(f.before)) ? '>' : '<'
+    // The clients whose name contains the term: of their rows with the term's trigram, the one at the
+    // term's first occurrence, so each client once.
+    const trigrams = () =>
+      db('entity_name_trigrams as t')
+        .where('t.company_id', p.companyId)
+        .where('t.trigram', p.trigram as string)
+        // strpos is 0 where the term is not found: pos − offset is a position only past the offset.
+        .whereRaw('strpos(t.sort_key, ?) = t.pos - ? AND t.pos > ?', [
+          p.term as string,
+          p.offset as number,
+          p.offset as number,
+        ])
+    let page: Knex.QueryBuilder
+    if (pageFromTrigrams) {
+      const matches = trigrams()
+        .select('t.sort_key', 't.entity_id')
+        .orderBy([
+          { column: 't.sort_key', order: direction },
+          { column: 't.entity_id', order: direction },
+        ])
+        .limit(ENTITIES_PAGE_SIZE + 1)
+      if (cursor)
+        matches.whereRaw(`(t.sort_key, t.entity_id) ${op} (?, ?)`, [p.cursorKey as string, p.cursorId as string])
+      page = db
+        .from(matches.as('m'))
+        .join('entities as e', 'e.id', 'm.entity_id')
+        .whereNull('e.deleted_at')
+        .select('e.id', 'e.name', 'e.kind', 'e.status', 'e.owner_user_id', 'e.updated_at', 'm.sort_key')
+    } else {
+      page = db('entities as e')
+        .where('e.company_id', p.companyId)
+        .whereNull('e.deleted_at')
+        .select('e.id', 'e.name', 'e.kind', 'e.status', 'e.owner_user_id', 'e.updated_at')
+        .select(
+          db.raw(
+            byName
+              ? 'lower(e.name) AS sort_key'
+              : `to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS sort_key`,
+          ),
+        )
+      if (revealing) page.where(access)
+      if (search?.by === 'scan') page.whereRaw('lower(e.name) LIKE ?', [p.like as string])
+      if (byTrigram) page.whereIn('e.id', trigrams().select('t.entity_id'))
+      if (f.kind) page.where('e.kind', p.kind as string)
+      if (f.status) page.where('e.status', p.status as string)
+      if (f.owner) page.where('e.owner_user_id', p.owner as string)
+      if (cursor) {
+        const key = byName ? p.cursorKey : db.raw('?::timestamptz', [p.cursorKey as string])
+        page.whereRaw(`(${sortExpr}, e.id) ${op} (?, ?)`, [key as string, p.cursorId as string])
+      }
+      page.orderByRaw(`${sortExpr} ${direction}, e.id ${direction}`).limit(ENTITIES_PAGE_SIZE + 1)
     }
-    page.orderByRaw(`${sortExpr} ${direction}, e.id ${direction}`).limit(ENTITIES_PAGE_SIZE + 1)
 
     return db
       .withMaterialized('page', page)
@@ -145,13 +185,15 @@ export async function listEntities(
         { column: 'e.id', order: direction },
       ])
   }
-  // The plain list is a hot read (prepared and planned once, pipelined, its SQL built once per shape). A
-  // search or a filter is not: whether the trigram index, an owner's or status's rows or the name order
-  // serve it best depends on how rare its value is, which only a plan made for that value can weigh.
+  // The plain list and a plain name search are hot reads (prepared and planned once, pipelined, their SQL
+  // built once per shape): the best plan of each is the same for any values (the name order; the term's
+  // trigram's rows in name order). A filter, or a search of one or two characters, is not: whether an owner's or a
+  // status's rows or the name order serve it best depends on how rare its value is, which only a plan made
+  // for that value can weigh.
   let fetched: EntityListRow[]
-  if (f.q || revealing) fetched = await build(params)
+  if (revealing || search?.by === 'scan') fetched = await build(params)
   else {
-    const shape = `entities.list ${direction} ${cursor ? 'from' : 'first'} ${hasAccessSql(db, user).toSQL().sql}`
+    const shape = `entities.${pageFromTrigrams ? 'search' : 'list'} ${direction} ${cursor ? 'from' : 'first'} ${hasAccessSql(db, user).toSQL().sql}`
     fetched = await hotReadByShape(db, shape, params, build)
   }
   const more = fetched.length > ENTITIES_PAGE_SIZE
