@@ -7,6 +7,8 @@ import { nameSearch, trigramFrequencies } from './name-search.js'
 import type { EntityKind, EntityStatus } from './reference.js'
 
 export const ENTITIES_PAGE_SIZE = 50
+/** A search's or a filtered list's count is exact up to this; beyond it the list says "more than". */
+export const COUNT_LIMIT = 1000
 
 export interface EntityListFilters {
   q: string
@@ -55,6 +57,14 @@ export function decodeCursor(value: unknown, sort: EntityListFilters['sort']): C
   }
 }
 
+/** Which rows of the whole list a page shows ("51–100 of 3,214"); `moreThan`: the total is "more than" it. */
+export interface ListRange {
+  from: number
+  to: number
+  total: number
+  moreThan: boolean
+}
+
 export interface EntityListRow {
   id: string
   /** Without access only the name is shown ("No access"); the other columns are blanked in SQL. */
@@ -65,6 +75,9 @@ export interface EntityListRow {
   owner_name: string
   updated_at: Date
   sort_key: string
+  /** The same on every row: the list's count (see ListRange) and the count of rows before the cursor. */
+  total: number | null
+  preceding: number
 }
 
 /**
@@ -78,7 +91,7 @@ export async function listEntities(
   db: Db,
   user: CurrentUser,
   f: EntityListFilters,
-): Promise<{ rows: EntityListRow[]; hasBefore: boolean; hasAfter: boolean }> {
+): Promise<{ rows: EntityListRow[]; hasBefore: boolean; hasAfter: boolean; range: ListRange }> {
   const byName = f.sort === 'name'
   // Ascending by name; by last change, newest first. "Before" pages are read backwards, then reversed.
   const ascending = byName !== Boolean(f.before)
@@ -110,6 +123,9 @@ export async function listEntities(
   const build = (p: typeof params) => {
     const access = hasAccessSql(db, { ...user, id: p.userId })
     const op = (byName ? !f.before : Boolean(f.before)) ? '>' : '<'
+    // The rows before the cursor in list order: for a page before it, those the page is read from (the
+    // page's own rows among them); for a page after it, the others, and the cursor's row.
+    const precedingOp = f.before ? op : op === '>' ? '<=' : '>='
     // The clients whose name contains the term: of their rows with the term's trigram, the one at the
     // term's first occurrence, so each client once.
     const trigrams = () =>
@@ -122,26 +138,43 @@ export async function listEntities(
           p.offset as number,
           p.offset as number,
         ])
-    let page: Knex.QueryBuilder
+    // The matching rows, without a cursor, an order or a limit: the page's source and what is counted.
+    // `key` and `id` are their list order's columns there.
+    let matching: Knex.QueryBuilder
+    let key: string
+    let id: string
     if (pageFromTrigrams) {
-      const matches = trigrams()
-        .select('t.sort_key', 't.entity_id')
-        .orderBy([
-          { column: 't.sort_key', order: direction },
-          { column: 't.entity_id', order: direction },
-        ])
-        .limit(ENTITIES_PAGE_SIZE + 1)
-      if (cursor)
-        matches.whereRaw(`(t.sort_key, t.entity_id) ${op} (?, ?)`, [p.cursorKey as string, p.cursorId as string])
+      matching = trigrams()
+      key = 't.sort_key'
+      id = 't.entity_id'
+    } else {
+      matching = db('entities as e').where('e.company_id', p.companyId).whereNull('e.deleted_at')
+      if (revealing) matching.where(access)
+      if (search?.by === 'scan') matching.whereRaw('lower(e.name) LIKE ?', [p.like as string])
+      if (byTrigram) matching.whereIn('e.id', trigrams().select('t.entity_id'))
+      if (f.kind) matching.where('e.kind', p.kind as string)
+      if (f.status) matching.where('e.status', p.status as string)
+      if (f.owner) matching.where('e.owner_user_id', p.owner as string)
+      key = sortExpr
+      id = 'e.id'
+    }
+    const cursorValue = () => (byName ? p.cursorKey : db.raw('?::timestamptz', [p.cursorKey as string]))
+    const fromCursor = (q: Knex.QueryBuilder, comparison: string) =>
+      q.whereRaw(`(${key}, ${id}) ${comparison} (?, ?)`, [cursorValue() as string, p.cursorId as string])
+
+    let page = matching
+      .clone()
+      .orderByRaw(`${key} ${direction}, ${id} ${direction}`)
+      .limit(ENTITIES_PAGE_SIZE + 1)
+    if (cursor) fromCursor(page, op)
+    if (pageFromTrigrams) {
       page = db
-        .from(matches.as('m'))
+        .from(page.select('t.sort_key', 't.entity_id').as('m'))
         .join('entities as e', 'e.id', 'm.entity_id')
         .whereNull('e.deleted_at')
         .select('e.id', 'e.name', 'e.kind', 'e.status', 'e.owner_user_id', 'e.updated_at', 'm.sort_key')
     } else {
-      page = db('entities as e')
-        .where('e.company_id', p.companyId)
-        .whereNull('e.deleted_at')
+      page
         .select('e.id', 'e.name', 'e.kind', 'e.status', 'e.owner_user_id', 'e.updated_at')
         .select(
           db.raw(
@@ -150,18 +183,25 @@ export async function listEntities(
               : `to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS sort_key`,
           ),
         )
-      if (revealing) page.where(access)
-      if (search?.by === 'scan') page.whereRaw('lower(e.name) LIKE ?', [p.like as string])
-      if (byTrigram) page.whereIn('e.id', trigrams().select('t.entity_id'))
-      if (f.kind) page.where('e.kind', p.kind as string)
-      if (f.status) page.where('e.status', p.status as string)
-      if (f.owner) page.where('e.owner_user_id', p.owner as string)
-      if (cursor) {
-        const key = byName ? p.cursorKey : db.raw('?::timestamptz', [p.cursorKey as string])
-        page.whereRaw(`(${sortExpr}, e.id) ${op} (?, ?)`, [key as string, p.cursorId as string])
-      }
-      page.orderByRaw(`${sortExpr} ${direction}, e.id ${direction}`).limit(ENTITIES_PAGE_SIZE + 1)
     }
+    // "1–50 of 3,214": the whole list's count is kept by a trigger (client_counts); a search's or a
+    // filter's is counted up to COUNT_LIMIT + 1 rows, so that its cost stays bounded. Where the page
+    // starts follows from the count of the rows before the cursor.
+    const total =
+      f.q || revealing
+        ? db
+            .from(
+              matching
+                .clone()
+                .select(db.raw('1'))
+                .limit(COUNT_LIMIT + 1)
+                .as('c'),
+            )
+            .count('* as n')
+        : db('client_counts').where('company_id', p.companyId).select('live')
+    const preceding = cursor
+      ? db.from(fromCursor(matching.clone().select(db.raw('1')), precedingOp).as('c')).count('* as n')
+      : undefined
 
     return db
       .withMaterialized('page', page)
@@ -179,6 +219,8 @@ export async function listEntities(
           'CASE WHEN acc.has_access THEN (SELECT o.name FROM users o WHERE o.id = e.owner_user_id) END AS owner_name',
         ),
         db.raw('CASE WHEN acc.has_access THEN e.updated_at END AS updated_at'),
+        db.raw('(?)::int AS total', [total]),
+        db.raw(preceding ? '(?)::int AS preceding' : '0 AS preceding', preceding ? [preceding] : []),
       )
       .orderBy([
         { column: 'e.sort_key', order: direction },
@@ -199,10 +241,19 @@ export async function listEntities(
   const more = fetched.length > ENTITIES_PAGE_SIZE
   const rows = fetched.slice(0, ENTITIES_PAGE_SIZE)
   if (f.before) rows.reverse()
+  const counts = fetched[0]
+  const preceding = counts?.preceding ?? 0
+  const from = f.before ? preceding - rows.length + 1 : preceding + 1
   return {
     rows,
     hasBefore: f.before ? more : Boolean(f.after),
     hasAfter: f.before ? true : more,
+    range: {
+      from,
+      to: from + rows.length - 1,
+      total: Math.min(counts?.total ?? 0, COUNT_LIMIT),
+      moreThan: (counts?.total ?? 0) > COUNT_LIMIT,
+    },
   }
 }
 

@@ -57,7 +57,7 @@ export default async function entityRoutes(app: FastifyInstance) {
         after: decodeCursor(q.after, sort),
         before: decodeCursor(q.before, sort),
       }
-      const { rows, hasBefore, hasAfter } = await listEntities(app.db, user, filters)
+      const { rows, hasBefore, hasAfter, range } = await listEntities(app.db, user, filters)
       const base = {
         q: filters.q,
         kind: filters.kind,
@@ -77,6 +77,12 @@ export default async function entityRoutes(app: FastifyInstance) {
             ? (await userNames(app.db, user.companyId, [filters.owner])).get(filters.owner)
             : undefined,
         rows,
+        range,
+        // The column headers sort the list (from its first page), as "Sort by" does.
+        sortUrls: {
+          name: withQuery('/entities', { ...base, sort: undefined }, {}),
+          changed: withQuery('/entities', base, { sort: 'changed' }),
+        },
         ...clientReference,
         prevUrl:
           hasBefore && first

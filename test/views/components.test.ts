@@ -139,6 +139,23 @@ const EXAMPLES: Record<string, Record<string, unknown>[]> = {
   ],
   csrf: [{ csrfToken: 'example-token', fmt }],
   status: [{ status: { kind: 'success', text: 'Saved.' } }],
+  'list-range': [
+    { range: { from: 1, to: 3, total: 3, moreThan: false, one: 'user', many: 'users' }, fmt },
+    { range: { from: 1, to: 1, total: 1, moreThan: false, one: 'user', many: 'users' }, fmt },
+    {
+      range: {
+        from: 51,
+        to: 100,
+        total: 3214,
+        moreThan: false,
+        one: 'client relationship',
+        many: 'client relationships',
+        search: { label: 'names containing', term: 'שלום trading' },
+      },
+      fmt,
+    },
+    { range: { from: 1, to: 50, total: 1000, moreThan: true, one: 'client', many: 'clients' }, fmt },
+  ],
   pagination: [
     {
       pager: {

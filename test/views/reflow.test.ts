@@ -64,7 +64,7 @@ if (suite) {
       const title = (await s.page.title()).replace(/ — KYC Desk$/, '')
       const h1 = ((await s.page.getByRole('heading', { level: 1 }).first().textContent()) ?? '').trim()
       const tops = await s.page
-        .locator('.site-nav li')
+        .locator('.header-wide .site-nav li')
         .evaluateAll((items) => items.map((li) => li.getBoundingClientRect().top))
       t.equal(new Set(tops).size, 1, `${address} at 1280 px: the main navigation fits on one line`)
       t.equal(await overflow(s), 0, `${address} at 1280 px: no sideways scrolling`)
@@ -99,6 +99,28 @@ if (suite) {
             fullPage: true,
           })
         }
+      }
+      // Narrow: the navigation is behind "Menu" (a <details>, which opens without JavaScript too), and the
+      // header's own links are hidden; opened, the menu lists the same links.
+      const menu = s.page.locator('details.menu')
+      t.ok(await menu.locator('summary').isVisible(), `${address} at 320 px: "Menu" is shown`)
+      t.equal(
+        await s.page.locator('.header-wide').isVisible(),
+        false,
+        `${address} at 320 px: the header's links are not`,
+      )
+      if (address === pages[0]) {
+        await menu.locator('summary').focus()
+        await s.page.keyboard.press('Enter')
+        const links = await menu.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()
+        t.same(links, ['Dashboard', 'Clients', 'Settings'], 'the menu opens by keyboard and lists the navigation')
+        t.ok(await menu.getByRole('button', { name: 'Sign out' }).isVisible(), 'and Sign out')
+        t.strictSame(
+          (await axeFindings(s.page, s.mode.javaScriptEnabled)).map(formatFinding),
+          [],
+          `${address} at 320 px with the menu open: axe-core passes`,
+        )
+        await s.page.keyboard.press('Enter')
       }
       // axe-core at 320 px here; the whole set of page checks (axe, screen reader, keyboard walk) at 1280 px.
       t.strictSame(

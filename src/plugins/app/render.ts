@@ -93,6 +93,8 @@ export function navigationFor(user: CurrentUser | null, currentPath: string): Na
 
 const two = (n: number) => (n < 10 ? `0${n}` : String(n))
 
+const COUNT_FORMAT = new Intl.NumberFormat('en-GB')
+
 /** Formatting helpers every template gets as `it.fmt`. */
 export const fmt = {
   /**
@@ -107,6 +109,8 @@ export const fmt = {
     if (!(year >= 1000 && year <= 9999)) return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`
     return `${year}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())} UTC`
   },
+  /** 3,214: a count, grouped by thousands. */
+  count: (n: number): string => COUNT_FORMAT.format(n),
   /** A name inside a sentence of plain text (a label, a hint): isolated when it holds right-to-left text. */
   isolate,
   /** A new key for one rendered form (views/components/csrf.eta, src/plugins/app/form-once.ts). */
