@@ -101,6 +101,8 @@ export async function listEntities(
   // page is read by index first and the access rule evaluated for its 51 rows only.
   const revealing = Boolean(f.kind || f.status || f.owner || !byName)
   const cursor = f.before ?? f.after
+  // The whole list's count is kept (client_counts); a search's or a filter's is counted, up to a limit.
+  const countLimited = Boolean(f.q || revealing)
   const search = f.q ? nameSearch(f.q, trigramFrequencies(db).current()) : undefined
   // A plain name search reads its page from one trigram's rows alone (index-only, in name order, stopping
   // after a page) and then only that page's clients; with a filter too, they say which clients match.
@@ -188,7 +190,7 @@ export async function listEntities(
     // filter's is counted up to COUNT_LIMIT + 1 rows, so that its cost stays bounded. Where the page
     // starts follows from the count of the rows before the cursor.
     const total =
-      f.q || revealing
+      countLimited
         ? db
             .from(
               matching
@@ -251,8 +253,9 @@ export async function listEntities(
     range: {
       from,
       to: from + rows.length - 1,
-      total: Math.min(counts?.total ?? 0, COUNT_LIMIT),
-      moreThan: (counts?.total ?? 0) > COUNT_LIMIT,
+      // Only a search's or a filter's count stops at COUNT_LIMIT + 1; the whole list's is kept exact.
+      total: countLimited ? Math.min(counts?.total ?? 0, COUNT_LIMIT) : (counts?.total ?? 0),
+      moreThan: countLimited && (counts?.total ?? 0) > COUNT_LIMIT,
     },
   }
 }

@@ -58,6 +58,7 @@ export default async function userRoutes(app: FastifyInstance) {
         rows,
         total,
         pages,
+        pageSize: USERS_PAGE_SIZE,
         permissions: PERMISSIONS,
         prevUrl: filters.page > 1 ? withQuery('/settings/users', query, { page: filters.page - 1 }) : undefined,
         nextUrl: filters.page < pages ? withQuery('/settings/users', query, { page: filters.page + 1 }) : undefined,

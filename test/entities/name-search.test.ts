@@ -189,3 +189,55 @@ t.test('a name search lists exactly the clients whose names contain the term, in
   t.ok(compared > 450, `${compared} matches compared`)
   t.ok((await expected('ing')).length > 100, 'a term on more than two pages')
 })
+
+const range = (html: string) => /<p class="list-range">([^<]*(?:<bdi>[^<]*<\/bdi>[^<]*)?)<\/p>/.exec(html)?.[1]?.replace(/<\/?bdi>/g, '')
+
+t.test('the list says which rows a page shows, of how many, as clients come and go', async (t) => {
+  const { app, db } = await testApp(t)
+  const { company, admin } = await twoCompanies(db)
+  await clientAccessOn(db, company)
+  const reader = await aUser(db, { company, name: 'Rui Reader', permissions: ['read_data'] })
+  // 1,200 clients in one statement (the count's trigger counts a bulk insert once).
+  await db.raw(
+    `INSERT INTO entities (company_id, kind, name, owner_user_id, status)
+     SELECT ?, 'organisation', 'Client ' || lpad(g::text, 4, '0') || CASE WHEN g % 2 = 0 THEN ' Trading' ELSE '' END, ?,
+            CASE WHEN g <= 30 THEN 'former_client' ELSE 'prospect' END
+     FROM generate_series(1, 1200) g`,
+    [company.id, admin.id],
+  )
+  const v = new Visitor(app)
+  await v.login(admin.email, PASSWORD)
+  const first = await v.get('/entities')
+  t.equal(range(first.body), '1–50 of 1,200 client relationships.')
+  const second = await v.get(link(first.body, 'next') as string)
+  t.equal(range(second.body), '51–100 of 1,200 client relationships.')
+  const third = await v.get(link(second.body, 'next') as string)
+  t.equal(range(third.body), '101–150 of 1,200 client relationships.')
+  const back = await v.get(link(third.body, 'prev') as string)
+  t.equal(range(back.body), '51–100 of 1,200 client relationships.', 'paging back')
+  t.equal(range((await v.get(link(back.body, 'prev') as string)).body), '1–50 of 1,200 client relationships.')
+
+  t.equal(range((await v.get('/entities?q=trading')).body), '1–50 of 600 client relationships, names containing “trading”.')
+  t.equal(range((await v.get('/entities?q=client')).body), '1–50 of more than 1,000 client relationships, names containing “client”.')
+  t.equal(range((await v.get('/entities?status=former_client')).body), '30 client relationships.')
+  t.equal(range((await v.get('/entities?q=client%200007')).body), '1 client relationship, names containing “client 0007”.')
+  const lastChanged = await v.get('/entities?sort=changed')
+  t.equal(range(lastChanged.body), '1–50 of more than 1,000 client relationships.', 'a filter or sort is counted up to 1,000')
+
+  // The reader sees every name (without access to most): the same count.
+  const r = new Visitor(app)
+  await r.login(reader.email, PASSWORD)
+  t.equal(range((await r.get('/entities')).body), '1–50 of 1,200 client relationships.')
+  t.match((await r.get('/entities?sort=changed')).body, 'No client relationship matches', 'by last change, only accessible ones')
+
+  // To the recycle bin, back, and for good: the count follows, in the transaction of the change.
+  const [one, two] = await db('entities').where({ company_id: company.id }).orderBy('name').limit(2).select('id')
+  await db('entities').whereIn('id', [one.id, two.id]).update({ deleted_at: db.fn.now() })
+  t.equal(range((await v.get('/entities')).body), '1–50 of 1,198 client relationships.')
+  await db('entities').where({ id: one.id }).update({ deleted_at: null })
+  await db('entities').where({ id: two.id }).delete()
+  t.equal(range((await v.get('/entities')).body), '1–50 of 1,199 client relationships.')
+  const [{ live }] = await db('client_counts').where({ company_id: company.id }).select('live')
+  const counted = await db('entities').where({ company_id: company.id }).whereNull('deleted_at').count('* as n')
+  t.equal(live, Number(counted[0]?.n), 'the kept count is the count')
+})

@@ -26,7 +26,9 @@ t.test('Manage Users lists the company’s users with search, filters and pagina
   t.match(page1, 'Ada Admin')
   t.notMatch(page1, 'Fay Foreign', 'never another company’s users')
   t.match(page1, 'Page 1 of 2')
+  t.match(page1, '1–25 of 33 users.')
   const page2 = visibleText((await v.get('/settings/users?page=2')).body)
+  t.match(page2, '26–33 of 33 users.')
   t.match(page2, 'Zed Bulk 29')
   t.notMatch(page2, 'Ada Admin')
 
