@@ -85,7 +85,7 @@ export interface EntityListRow {
  * follows the page size and not the number of clients. Every client's name is listed, with a has_access
  * flag from the access rule in the same query; columns the reader may not see are blanked in SQL. A
  * filter or sort that would reveal more than names (type, status, owner, last change) lists only
- * accessible clients. Returns the rows and whether more lie beyond.
+ * accessible clients. Returns the rows, whether more lie beyond, and which rows of the list they are.
  */
 export async function listEntities(
   db: Db,
