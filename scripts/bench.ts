@@ -141,6 +141,8 @@ app.get('/bench/baseline', { config: { access: 'public' } }, async (_request, re
     title: 'Client relationships',
     filters: { q: '', kind: '', status: '', owner: '', sort: 'name' },
     rows: sample,
+    range: { from: 1, to: sample.length, total: 100_000, moreThan: false },
+    sortUrls: { name: '/entities', changed: '/entities?sort=changed' },
     owners: [],
     kinds: ENTITY_KINDS,
     statuses: STATUSES,

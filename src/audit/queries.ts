@@ -24,19 +24,41 @@ export interface AuditRow {
   created_at: Date
 }
 
-/** One page of the company's audit trail, newest first, filtered in SQL. Dates are whole days (UTC). */
+/** The trail's count is exact up to this; beyond it the page says "more than". */
+export const AUDIT_COUNT_LIMIT = 10_000
+
+/**
+ * One page of the company's audit trail, newest first, filtered in SQL, and how many entries the filters
+ * match (counted up to AUDIT_COUNT_LIMIT + 1, so that a long trail costs a bounded count). Dates are whole
+ * days (UTC).
+ */
 export async function listAudit(
   db: Db,
   companyId: string,
   f: AuditFilters,
-): Promise<{ rows: AuditRow[]; hasMore: boolean }> {
-  const q = auditQuery(db, companyId, f)
-  const rows = await q
-    .select(AUDIT_COLUMNS(db))
-    .orderBy('a.id', 'desc')
-    .limit(AUDIT_PAGE_SIZE + 1)
-    .offset((f.page - 1) * AUDIT_PAGE_SIZE)
-  return { rows: rows.slice(0, AUDIT_PAGE_SIZE), hasMore: rows.length > AUDIT_PAGE_SIZE }
+): Promise<{ rows: AuditRow[]; hasMore: boolean; total: number; moreThan: boolean }> {
+  const [rows, counted] = await Promise.all([
+    auditQuery(db, companyId, f)
+      .select(AUDIT_COLUMNS(db))
+      .orderBy('a.id', 'desc')
+      .limit(AUDIT_PAGE_SIZE + 1)
+      .offset((f.page - 1) * AUDIT_PAGE_SIZE),
+    db
+      .from(
+        auditEntries(db, companyId, f)
+          .select(db.raw('1'))
+          .limit(AUDIT_COUNT_LIMIT + 1)
+          .as('c'),
+      )
+      .first(db.raw('count(*)::int AS n')),
+  ])
+  const n = (counted as { n: number } | undefined)?.n ?? 0
+  return {
+    rows: rows.slice(0, AUDIT_PAGE_SIZE),
+    hasMore: rows.length > AUDIT_PAGE_SIZE,
+    total: Math.min(n, AUDIT_COUNT_LIMIT),
+    moreThan: n > AUDIT_COUNT_LIMIT,
+  }
 }
 
 /** What a row of the audit trail shows: the entry, who did it, and the name of what it concerns. */
@@ -63,13 +85,17 @@ export function auditForExport(db: Db, companyId: string, f: Omit<AuditFilters, 
 
 function auditQuery(db: Db, companyId: string, f: AuditFilters) {
   const target = (type: string) => db.raw('CASE WHEN a.target_type = ? THEN a.target_id::uuid END', [type])
-  const q = db('audit_log as a')
+  return auditEntries(db, companyId, f)
     .leftJoin('users as actor', 'actor.id', 'a.actor_user_id')
     .leftJoin('users as target', (j) => j.on('target.id', '=', target('user')))
     .leftJoin('entities as te', (j) => j.on('te.id', '=', target('entity')))
     .leftJoin('groups as tg', (j) => j.on('tg.id', '=', target('group')))
     .leftJoin('services as ts', (j) => j.on('ts.id', '=', target('service')))
-    .where('a.company_id', companyId)
+}
+
+/** The company's entries that the filters let through (the filters are on the entries' own columns). */
+function auditEntries(db: Db, companyId: string, f: Omit<AuditFilters, 'page'>) {
+  const q = db('audit_log as a').where('a.company_id', companyId)
   if (f.actor) q.andWhere('a.actor_user_id', f.actor)
   if (f.target) q.andWhere({ 'a.target_type': 'user', 'a.target_id': f.target })
   if (f.action) q.andWhere('a.action', f.action)

@@ -6,6 +6,7 @@ import { isCalendarDate, isUuid, pageNumber, signedInUser, withQuery } from '../
 import { fields, query } from '../http/schemas.js'
 import { actionLabel, auditSentence, userIdsIn } from './describe.js'
 import {
+  AUDIT_PAGE_SIZE,
   type AuditFilters,
   type AuditRow,
   auditActions,
@@ -56,7 +57,7 @@ export default async function auditRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const { companyId } = signedInUser(request)
       const { filters, errors } = filtersOf(request)
-      const [{ rows, hasMore }, actions, users] = await Promise.all([
+      const [{ rows, hasMore, total, moreThan }, actions, users] = await Promise.all([
         listAudit(app.db, companyId, filters),
         auditActions(app.db, companyId),
         companyUsers(app.db, companyId),
@@ -68,6 +69,14 @@ export default async function auditRoutes(app: FastifyInstance) {
         errors,
         typed: { from: request.query.from ?? '', to: request.query.to ?? '' },
         rows: await described(app, companyId, rows),
+        range: {
+          from: (filters.page - 1) * AUDIT_PAGE_SIZE + 1,
+          to: (filters.page - 1) * AUDIT_PAGE_SIZE + rows.length,
+          total,
+          moreThan,
+          one: 'entry',
+          many: 'entries',
+        },
         actions: actions.map((action) => ({ value: action, label: actionLabel(action) })),
         users,
         csvUrl: withQuery('/settings/audit.csv', query, {}),

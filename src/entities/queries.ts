@@ -189,18 +189,17 @@ export async function listEntities(
     // "1–50 of 3,214": the whole list's count is kept by a trigger (client_counts); a search's or a
     // filter's is counted up to COUNT_LIMIT + 1 rows, so that its cost stays bounded. Where the page
     // starts follows from the count of the rows before the cursor.
-    const total =
-      countLimited
-        ? db
-            .from(
-              matching
-                .clone()
-                .select(db.raw('1'))
-                .limit(COUNT_LIMIT + 1)
-                .as('c'),
-            )
-            .count('* as n')
-        : db('client_counts').where('company_id', p.companyId).select('live')
+    const total = countLimited
+      ? db
+          .from(
+            matching
+              .clone()
+              .select(db.raw('1'))
+              .limit(COUNT_LIMIT + 1)
+              .as('c'),
+          )
+          .count('* as n')
+      : db('client_counts').where('company_id', p.companyId).select('live')
     const preceding = cursor
       ? db.from(fromCursor(matching.clone().select(db.raw('1')), precedingOp).as('c')).count('* as n')
       : undefined

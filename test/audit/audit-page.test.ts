@@ -31,6 +31,11 @@ t.test('administrators read the audit trail, filtered; nobody can change it', as
   t.match(page.body, '<option value="user.permissions_changed">Permissions changed</option>', 'actions in words')
   t.notMatch(all, 'Fay Foreign', 'never another company’s rows')
 
+  // Sign-ins of the company (3) and the permission change: how many, as a list says it.
+  const count = await db('audit_log').where({ company_id: company.id }).count('* as n')
+  t.match(all, `${count[0]?.n} entries.`, 'the list says how many entries')
+  t.match(visibleText((await v.get(`/settings/audit?target=${clerk.id}`)).body), '1 entry.')
+
   const byTarget = entries((await v.get(`/settings/audit?target=${clerk.id}`)).body)
   t.match(byTarget, 'changed the permissions of Cal Clerk')
   t.notMatch(byTarget, 'signed in')
@@ -52,6 +57,14 @@ t.test('administrators read the audit trail, filtered; nobody can change it', as
   t.equal(garbage.statusCode, 200, 'bad filters are left out of the filter')
   t.match(garbage.body, '<a href="#from">Enter the day as year-month-day, like 2026-11-24</a>', 'and a bad day is said')
   t.match(garbage.body, 'value="24/11/2026"', 'as typed')
+
+  // Beyond a page, which entries of how many; a long trail is counted up to 10,000.
+  await db('audit_log').insert(
+    Array.from({ length: 60 }, () => ({ company_id: company.id, action: 'auth.login', actor_user_id: clerk.id })),
+  )
+  const total = Number((await db('audit_log').where({ company_id: company.id }).count('* as n'))[0]?.n)
+  t.match(visibleText((await v.get('/settings/audit')).body), `1–50 of ${total} entries.`)
+  t.match(visibleText((await v.get('/settings/audit?page=2')).body), `51–${total} of ${total} entries.`)
 
   const m = new Visitor(app)
   await m.login(manager.email, PASSWORD)

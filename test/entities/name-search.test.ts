@@ -190,7 +190,8 @@ t.test('a name search lists exactly the clients whose names contain the term, in
   t.ok((await expected('ing')).length > 100, 'a term on more than two pages')
 })
 
-const range = (html: string) => /<p class="list-range">([^<]*(?:<bdi>[^<]*<\/bdi>[^<]*)?)<\/p>/.exec(html)?.[1]?.replace(/<\/?bdi>/g, '')
+const range = (html: string) =>
+  /<p class="list-range">([^<]*(?:<bdi>[^<]*<\/bdi>[^<]*)?)<\/p>/.exec(html)?.[1]?.replace(/<\/?bdi>/g, '')
 
 t.test('the list says which rows a page shows, of how many, as clients come and go', async (t) => {
   const { app, db } = await testApp(t)
@@ -217,18 +218,35 @@ t.test('the list says which rows a page shows, of how many, as clients come and 
   t.equal(range(back.body), '51–100 of 1,200 client relationships.', 'paging back')
   t.equal(range((await v.get(link(back.body, 'prev') as string)).body), '1–50 of 1,200 client relationships.')
 
-  t.equal(range((await v.get('/entities?q=trading')).body), '1–50 of 600 client relationships, names containing “trading”.')
-  t.equal(range((await v.get('/entities?q=client')).body), '1–50 of more than 1,000 client relationships, names containing “client”.')
+  t.equal(
+    range((await v.get('/entities?q=trading')).body),
+    '1–50 of 600 client relationships, names containing “trading”.',
+  )
+  t.equal(
+    range((await v.get('/entities?q=client')).body),
+    '1–50 of more than 1,000 client relationships, names containing “client”.',
+  )
   t.equal(range((await v.get('/entities?status=former_client')).body), '30 client relationships.')
-  t.equal(range((await v.get('/entities?q=client%200007')).body), '1 client relationship, names containing “client 0007”.')
+  t.equal(
+    range((await v.get('/entities?q=client%200007')).body),
+    '1 client relationship, names containing “client 0007”.',
+  )
   const lastChanged = await v.get('/entities?sort=changed')
-  t.equal(range(lastChanged.body), '1–50 of more than 1,000 client relationships.', 'a filter or sort is counted up to 1,000')
+  t.equal(
+    range(lastChanged.body),
+    '1–50 of more than 1,000 client relationships.',
+    'a filter or sort is counted up to 1,000',
+  )
 
   // The reader sees every name (without access to most): the same count.
   const r = new Visitor(app)
   await r.login(reader.email, PASSWORD)
   t.equal(range((await r.get('/entities')).body), '1–50 of 1,200 client relationships.')
-  t.match((await r.get('/entities?sort=changed')).body, 'No client relationship matches', 'by last change, only accessible ones')
+  t.match(
+    (await r.get('/entities?sort=changed')).body,
+    'No client relationship matches',
+    'by last change, only accessible ones',
+  )
 
   // To the recycle bin, back, and for good: the count follows, in the transaction of the change.
   const [one, two] = await db('entities').where({ company_id: company.id }).orderBy('name').limit(2).select('id')
