@@ -153,6 +153,9 @@ function focusState(): { tabbables: string[]; focus: FocusState } {
       const stop = group.find((o) => (o as HTMLInputElement).checked) ?? group[0]
       if (el !== stop) return false
     }
+    // The content of a closed <details> is not reached (Chromium still gives it boxes); its summary is.
+    const closed = el.closest('details:not([open])')
+    if (closed && !(el.tagName === 'SUMMARY' && el.parentElement === closed)) return false
     const style = getComputedStyle(el)
     return style.visibility !== 'hidden' && style.display !== 'none' && el.getClientRects().length > 0
   })

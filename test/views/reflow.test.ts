@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { axeFindings, formatFinding } from '../browser/checks.js'
+import { axeFindings, formatFinding, keyboardReport } from '../browser/checks.js'
 import { signInByKeyboard } from '../browser/flows.js'
 import { type BrowserSession, browserSuite } from '../helpers/browser.js'
 import { aDocument, anEntity } from '../helpers/entities.js'
@@ -122,11 +122,15 @@ if (suite) {
         )
         await s.page.keyboard.press('Enter')
       }
-      // axe-core at 320 px here; the whole set of page checks (axe, screen reader, keyboard walk) at 1280 px.
+      // axe-core and the keyboard walk (every control reached in order, its focus visible on screen) at
+      // 320 px here; the whole set of page checks at 1280 px.
       t.strictSame(
-        (await axeFindings(s.page, s.mode.javaScriptEnabled)).map(formatFinding),
+        [
+          ...(await axeFindings(s.page, s.mode.javaScriptEnabled)),
+          ...(await keyboardReport(s.page)).findings,
+        ].map(formatFinding),
         [],
-        `${address} at 320 px: axe-core passes`,
+        `${address} at 320 px: axe-core and the keyboard walk pass`,
       )
       await s.page.setViewportSize({ width: 1280, height: 800 })
       await s.check(t, { title, h1, status: 200 })
