@@ -125,10 +125,9 @@ if (suite) {
       // axe-core and the keyboard walk (every control reached in order, its focus visible on screen) at
       // 320 px here; the whole set of page checks at 1280 px.
       t.strictSame(
-        [
-          ...(await axeFindings(s.page, s.mode.javaScriptEnabled)),
-          ...(await keyboardReport(s.page)).findings,
-        ].map(formatFinding),
+        [...(await axeFindings(s.page, s.mode.javaScriptEnabled)), ...(await keyboardReport(s.page)).findings].map(
+          formatFinding,
+        ),
         [],
         `${address} at 320 px: axe-core and the keyboard walk pass`,
       )
