@@ -61,8 +61,8 @@ export class ReadLane extends EventEmitter<{ statement: [LaneStatement] }> {
       application_name: READ_LANE_APPLICATION_NAME,
       // Each statement is planned once per connection (see the class comment): the lane takes only statements
       // whose best plan does not depend on their parameters, so re-planning them per execution is wasted work.
-      // Nor are they worth a parallel worker: starting one cost a name search 2 ms of its 3.5 (measured with
-      // EXPLAIN ANALYZE on the bench database), for a scan of 2,000 index entries.
+      // Nor are they worth a parallel worker: in a parallel plan of a name search (an earlier design that
+      // scanned 2,000 index entries), starting one took 2 ms of its 3.5 (EXPLAIN ANALYZE, bench database).
       options: '-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0',
       pipeline: true,
     })
