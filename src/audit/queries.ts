@@ -1,4 +1,4 @@
-import type { Db } from '../db/knex.js'
+import { countUpTo, type Db } from '../db/knex.js'
 
 export interface AuditFilters {
   actor: string
@@ -43,14 +43,7 @@ export async function listAudit(
       .orderBy('a.id', 'desc')
       .limit(AUDIT_PAGE_SIZE + 1)
       .offset((f.page - 1) * AUDIT_PAGE_SIZE),
-    db
-      .from(
-        auditEntries(db, companyId, f)
-          .select(db.raw('1'))
-          .limit(AUDIT_COUNT_LIMIT + 1)
-          .as('c'),
-      )
-      .first(db.raw('count(*)::int AS n')),
+    countUpTo(db, auditEntries(db, companyId, f), AUDIT_COUNT_LIMIT).first(),
   ])
   const n = (counted as { n: number } | undefined)?.n ?? 0
   return {

@@ -175,6 +175,22 @@ export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 }
 
+/**
+ * How many rows `rows` has, counted up to `limit` + 1 (a count reads every row it counts, so a list that
+ * may be long counts only as far as it will say: "more than `limit`" beyond). `SELECT count(*)::int AS n`,
+ * to await with `.first()` or to use as a subquery.
+ */
+export function countUpTo(db: Db | Knex, rows: Knex.QueryBuilder, limit: number): Knex.QueryBuilder {
+  return db
+    .from(
+      rows
+        .select(db.raw('1'))
+        .limit(limit + 1)
+        .as('c'),
+    )
+    .select(db.raw('count(*)::int AS n'))
+}
+
 export const migrationConfig: Knex.MigratorConfig = {
   directory: path.join(ROOT_DIR, 'migrations'),
   loadExtensions: ['.ts'],

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import { hasAccessSql } from '../access/client-access.js'
-import { type Db, hotReadByShape } from '../db/knex.js'
+import { countUpTo, type Db, hotReadByShape } from '../db/knex.js'
 import { isCalendarDate, isUuid } from '../http/params.js'
 import type { CurrentUser } from '../types.js'
 import { nameSearch, trigramFrequencies } from './name-search.js'
@@ -194,19 +194,9 @@ export async function listEntities(
     // filter's is counted up to COUNT_LIMIT + 1 rows, so that its cost stays bounded. Where the page
     // starts follows from the count of the rows before the cursor.
     const total = countLimited
-      ? db
-          .from(
-            matching
-              .clone()
-              .select(db.raw('1'))
-              .limit(COUNT_LIMIT + 1)
-              .as('c'),
-          )
-          .count('* as n')
+      ? countUpTo(db, matching.clone(), COUNT_LIMIT)
       : db('client_counts').where('company_id', p.companyId).select('live')
-    const preceding = cursor
-      ? db.from(fromCursor(matching.clone().select(db.raw('1')), precedingOp).as('c')).count('* as n')
-      : undefined
+    const preceding = cursor ? fromCursor(matching.clone(), precedingOp).count('* as n') : undefined
 
     return db
       .withMaterialized('page', page)
