@@ -2,7 +2,7 @@ import { Readable } from 'node:stream'
 import { stringify } from 'csv-stringify'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { FormErrors } from '../forms/form-errors.js'
-import { isCalendarDate, isUuid, pageNumber, signedInUser, withQuery } from '../http/params.js'
+import { isCalendarDate, isUuid, pageNumber, pageRange, signedInUser, withQuery } from '../http/params.js'
 import { fields, query } from '../http/schemas.js'
 import { actionLabel, auditSentence, userIdsIn } from './describe.js'
 import {
@@ -70,10 +70,7 @@ export default async function auditRoutes(app: FastifyInstance) {
         typed: { from: request.query.from ?? '', to: request.query.to ?? '' },
         rows: await described(app, companyId, rows),
         range: {
-          from: (filters.page - 1) * AUDIT_PAGE_SIZE + 1,
-          to: (filters.page - 1) * AUDIT_PAGE_SIZE + rows.length,
-          total,
-          moreThan,
+          ...pageRange(filters.page, AUDIT_PAGE_SIZE, rows.length, total, moreThan),
           one: 'entry',
           many: 'entries',
         },

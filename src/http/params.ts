@@ -23,6 +23,15 @@ export function pageNumber(value: unknown): number {
   return Number.isInteger(n) && n >= 1 && n <= 100_000 ? n : 1
 }
 
+/**
+ * Which rows of a list numbered page by page a page shows, for views/components/list-range.eta ("26–50
+ * of 112"): page `page` of `size` rows, `shown` of them on it, of `total` (more than that with `moreThan`).
+ */
+export function pageRange(page: number, size: number, shown: number, total: number, moreThan = false) {
+  const from = (page - 1) * size + 1
+  return { from, to: from + shown - 1, total, moreThan }
+}
+
 /** The signed-in user of a route the guard protects. */
 export function signedInUser(request: FastifyRequest): CurrentUser {
   if (!request.user) throw new Error('the guard admits only signed-in users to this route')

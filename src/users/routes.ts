@@ -11,7 +11,7 @@ import { FormErrors, text } from '../forms/form-errors.js'
 import { isolate } from '../forms/names.js'
 import type { FormRerender } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
-import { allValues, pageNumber, signedInUser, withQuery } from '../http/params.js'
+import { allValues, pageNumber, pageRange, signedInUser, withQuery } from '../http/params.js'
 import { fields, formBody, MAX_PARAM, many, one, query } from '../http/schemas.js'
 import { htmxTarget } from '../plugins/app/render.js'
 import { listUsers, type ManagedUser, USERS_PAGE_SIZE, type UserListFilters } from './queries.js'
@@ -58,7 +58,7 @@ export default async function userRoutes(app: FastifyInstance) {
         rows,
         total,
         pages,
-        pageSize: USERS_PAGE_SIZE,
+        range: pageRange(filters.page, USERS_PAGE_SIZE, rows.length, total),
         permissions: PERMISSIONS,
         prevUrl: filters.page > 1 ? withQuery('/settings/users', query, { page: filters.page - 1 }) : undefined,
         nextUrl: filters.page < pages ? withQuery('/settings/users', query, { page: filters.page + 1 }) : undefined,
