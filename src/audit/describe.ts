@@ -60,6 +60,8 @@ const ACTIONS: Record<string, ActionWords> = {
   'group.deleted': { label: 'Group deleted', did: (t) => `deleted the group ${t}` },
   'service.created': { label: 'Service added to the catalogue', did: (t) => `added the service ${t}` },
   'service.risk_changed': { label: 'Service risk changed', did: (t) => `changed the risk level of ${t}` },
+  'risk.assessed': { label: 'Risk assessment saved', did: (t) => `saved the recommended risk assessment of ${t}` },
+  'risk.overridden': { label: 'Risk assessment overridden', did: (t) => `overrode the risk assessment of ${t}` },
   'settings.client_access_changed': {
     label: 'Client access settings changed',
     did: () => 'changed the client access settings',
@@ -85,6 +87,14 @@ const FIELDS: Record<string, string> = {
   owner: 'Owner',
   status: 'Relationship status',
   notes: 'Notes',
+  classification: 'Classification',
+  recommended: 'Recommended',
+  overall: 'Overall score',
+  scores: 'Scores changed',
+  rationale: 'Rationale',
+  override_expires_on: 'Override ends',
+  rule_set_version: 'Rule set version',
+  review_due_on: 'Next review',
   email: 'Email address',
   granted: 'Permissions',
   share_all_clients: 'Share all clients',
@@ -108,7 +118,19 @@ const FIELDS: Record<string, string> = {
   whole_company_shares_added: 'Clients shared with the whole company',
 }
 /** Bookkeeping that says nothing a reader needs in the sentence (it stays in the stored values). */
-const SKIPPED = new Set(['id', 'document', 'sha256', 'storage_key', 'version', 'added', 'removed', 'request'])
+const FIELD_ORDER = Object.keys(FIELDS)
+
+const SKIPPED = new Set([
+  'id',
+  'assessment',
+  'document',
+  'sha256',
+  'storage_key',
+  'version',
+  'added',
+  'removed',
+  'request',
+])
 
 export type UserNames = ReadonlyMap<string, string>
 
@@ -127,7 +149,8 @@ function words(key: string, value: unknown, names: UserNames): string {
   if (key === 'kind') return ENTITY_KINDS.find((k) => k.value === text)?.label.replace(/ \(.*\)$/, '') ?? text
   if (['owner_user_id', 'owner', 'user', 'members'].includes(key)) return names.get(text) ?? 'a former user'
   if (key === 'granted' && isPermissionKey(text)) return permissionLabel(text)
-  if (key === 'risk_level') return text.charAt(0).toUpperCase() + text.slice(1)
+  if (['risk_level', 'classification', 'recommended'].includes(key)) return text.charAt(0).toUpperCase() + text.slice(1)
+  if (['scores', 'review_due_on', 'override_expires_on'].includes(key)) return text
   if (key === 'default_access') return text === 'company' ? 'the whole company' : 'the owner only'
   // Line breaks typed in a text (notes) are shown as spaces here; the stored value keeps them.
   return `“${text.replace(/\s*\r?\n\s*/g, ' ')}”`
@@ -153,7 +176,10 @@ export function changesInWords(before: unknown, after: unknown, names: UserNames
   if (Array.isArray(a.added) && a.added.length) changes.push(`Members added: ${words('members', a.added, names)}`)
   if (Array.isArray(a.removed) && a.removed.length)
     changes.push(`Members removed: ${words('members', a.removed, names)}`)
-  for (const key of new Set([...Object.keys(b), ...Object.keys(a)])) {
+  // In the order of FIELDS (the forms' order), whatever order the stored JSON keeps; other keys after.
+  const rank = (key: string) => (key in FIELDS ? FIELD_ORDER.indexOf(key) : FIELD_ORDER.length)
+  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].sort((x, y) => rank(x) - rank(y))
+  for (const key of keys) {
     if (SKIPPED.has(key) || key === 'granted' || (key === 'members' && ('added' in a || 'removed' in a))) continue
     // A name beside an id (the owner's, a share's) is for the stored record: the id is named already.
     if (key === 'name' && ('owner' in a || 'user' in a || 'group' in a || 'service' in a)) continue

@@ -116,6 +116,14 @@ export function forcedHighReasons(facts: RiskFacts): ForcedHighReason[] {
   return reasons
 }
 
+/** The overall score of these pillar scores: their weighted average (to one decimal place) or the highest. */
+export function overallScore(rules: RuleSetDefinition, scores: Record<Pillar, number>): number {
+  if (rules.aggregation === 'maximum') return Math.max(...PILLARS.map((p) => scores[p]))
+  const weight = PILLARS.reduce((sum, p) => sum + rules.weights[p], 0)
+  const sum = PILLARS.reduce((s, p) => s + scores[p] * rules.weights[p], 0)
+  return Math.round((sum / weight) * 10) / 10
+}
+
 export function evaluate(rules: RuleSetDefinition, facts: RiskFacts): Recommendation {
   const pillars = Object.fromEntries(
     PILLARS.map((p) => [p, { score: clamp(rules.base[p]), fired: [] as PillarResult['fired'] }]),
@@ -130,13 +138,10 @@ export function evaluate(rules: RuleSetDefinition, facts: RiskFacts): Recommenda
   }
   for (const p of PILLARS) pillars[p].score = clamp(pillars[p].score + points[p])
 
-  let overall: number
-  if (rules.aggregation === 'maximum') overall = Math.max(...PILLARS.map((p) => pillars[p].score))
-  else {
-    const weight = PILLARS.reduce((sum, p) => sum + rules.weights[p], 0)
-    const sum = PILLARS.reduce((s, p) => s + pillars[p].score * rules.weights[p], 0)
-    overall = Math.round((sum / weight) * 10) / 10
-  }
+  const overall = overallScore(
+    rules,
+    Object.fromEntries(PILLARS.map((p) => [p, pillars[p].score])) as Record<Pillar, number>,
+  )
   const scored = classify(overall, rules.thresholds)
   const forcedHigh = forcedHighReasons(facts)
   return { pillars, overall, scored, forcedHigh, classification: forcedHigh.length > 0 ? 'high' : scored }

@@ -37,7 +37,7 @@ t.test('a change of a client: each field from what to what, in words', async (t)
   )
   t.equal(
     sentence,
-    'Chloe Compliance changed Juniper Holdings: Relationship status from Prospect to Serviced client (business relationship); Nationality from United Kingdom to Ireland; Owner from Chloe Compliance to Omar Owner; Notes: spacing or line breaks changed.',
+    'Chloe Compliance changed Juniper Holdings: Nationality from United Kingdom to Ireland; Owner from Chloe Compliance to Omar Owner; Relationship status from Prospect to Serviced client (business relationship); Notes: spacing or line breaks changed.',
   )
   t.notMatch(sentence, /[0-9a-f]{8}-|\\r|\\n|GB|IE\b/, 'no id, code or line break')
 })

@@ -134,7 +134,11 @@ t.test('creating a client relationship: errors listed and linked, values kept, a
   t.match(text, 'Jane Doe was created.')
   t.match(text, 'Date of birth 1984-03-27 Nationality United Kingdom Country of residence France')
   t.match(text, 'History')
-  t.match(text, 'Eli Editor created the client relationship Jane Doe: Type: Individual')
+  t.match(
+    text,
+    'Eli Editor created the client relationship Jane Doe: Name: “Jane Doe”; Type: Individual; Date of birth: “1984-03-27”; Nationality: United Kingdom; Country of residence: France; Owner: Eli Editor; Relationship status: Prospect',
+    'the fields in the form’s order',
+  )
   const audit = await db('audit_log').where({ action: 'entity.created', target_id: row.id }).first()
   t.equal(audit.after.name, 'Jane Doe')
 })

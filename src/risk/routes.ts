@@ -1,0 +1,143 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { clientOf } from '../access/client-context.js'
+import { FormErrors, text } from '../forms/form-errors.js'
+import { type FormRerender, RuleError } from '../forms/rule-error.js'
+import { requestActor } from '../http/actor.js'
+import { isCalendarDate, signedInUser } from '../http/params.js'
+import { fields, formBody, one } from '../http/schemas.js'
+import {
+  CLASSIFICATIONS,
+  type Classification,
+  MAX_SCORE,
+  MIN_SCORE,
+  PILLAR_LABELS,
+  PILLARS,
+  type Pillar,
+} from './evaluate.js'
+import { assessmentsOf, type OverrideInput, recommend, saveAssessment } from './service.js'
+
+const RATIONALE_MAX = 4000
+const OVERRIDE_FIELDS = ['classification', 'expires_on'] as const
+const CARRY_OUT = { permission: 'carry_out_risk_assessments', client: 'params.id' } as const
+const OVERRIDE = { permission: 'override_risk_assessments', client: 'params.id' } as const
+const FORCED_HIGH_WORDS = {
+  sanctions_match: 'A confirmed sanctions match',
+  pep: 'A politically exposed person',
+  high_risk_country: 'A country of the client is a high-risk third country',
+} as const
+
+/** The override form as typed (after a refusal) or as recommended (at first). */
+function overrideValues(
+  request: FastifyRequest,
+  recommended: { pillars: Record<Pillar, number>; classification: string },
+) {
+  const typed = request.method === 'POST' && request.url.endsWith('/risk/override') ? request.body : undefined
+  return {
+    pillars: Object.fromEntries(PILLARS.map((p) => [p, typed ? text(typed, p) : String(recommended.pillars[p])])),
+    classification: typed ? text(typed, 'classification') : recommended.classification,
+    rationale: typed ? text(typed, 'rationale') : '',
+    expires_on: typed ? text(typed, 'expires_on') : '',
+  }
+}
+
+export default async function riskRoutes(app: FastifyInstance) {
+  app.addClientSection({
+    id: 'risk',
+    order: 10,
+    template: '/risk/_client-section',
+    async load(request, { entity }) {
+      const user = signedInUser(request)
+      const [{ ruleSet, recommendation }, assessments] = await Promise.all([
+        recommend(app.db, entity),
+        assessmentsOf(app.db, entity.company_id, entity.id),
+      ])
+      const recommended = {
+        pillars: Object.fromEntries(PILLARS.map((p) => [p, recommendation.pillars[p].score])) as Record<Pillar, number>,
+        classification: recommendation.classification,
+      }
+      return {
+        ruleSetVersion: ruleSet.version,
+        recommendation,
+        current: assessments[0],
+        history: assessments,
+        pillars: PILLARS.map((p) => ({ key: p, label: PILLAR_LABELS[p] })),
+        forcedHighWords: FORCED_HIGH_WORDS,
+        scores: Array.from({ length: MAX_SCORE - MIN_SCORE + 1 }, (_, i) => String(MIN_SCORE + i)),
+        classifications: CLASSIFICATIONS,
+        values: user.permissions.has('override_risk_assessments') ? overrideValues(request, recommended) : undefined,
+      }
+    },
+  })
+
+  /** The client's page again after a refused form, the override's fields as typed. */
+  const again: FormRerender = (request, reply, errors) => reply.clientPage(clientOf(request), errors)
+
+  app.post<{ Params: { id: string } }>(
+    '/entities/:id/risk',
+    {
+      config: { access: CARRY_OUT, once: true, form: again },
+      // The override's fields are named here only to be refused: a post that sends a score is told so.
+      schema: {
+        body: formBody({ ...fields([...PILLARS, ...OVERRIDE_FIELDS], 100), rationale: one(RATIONALE_MAX * 4) }),
+      },
+    },
+    async (request, reply) => {
+      const entity = clientOf(request).entity
+      const sent = request.body as Record<string, unknown>
+      if ([...PILLARS, ...OVERRIDE_FIELDS, 'rationale'].some((field) => sent[field] !== undefined))
+        throw new RuleError(
+          'risk',
+          'Saving the recommendation takes no score or classification: to change one, override it',
+        )
+      const saved = await saveAssessment(app.db, requestActor(request), entity)
+      reply.flash({ kind: 'success', text: `The risk assessment was saved: ${saved.classification} risk.` })
+      return reply.redirect(`/entities/${entity.id}#risk`, 303)
+    },
+  )
+
+  app.post<{ Params: { id: string } }>(
+    '/entities/:id/risk/override',
+    {
+      config: { access: OVERRIDE, once: true, form: again },
+      schema: {
+        body: formBody({
+          ...fields([...PILLARS, 'classification', 'expires_on'], 100),
+          rationale: one(RATIONALE_MAX * 4),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const entity = clientOf(request).entity
+      const body = request.body
+      const errors = new FormErrors()
+      const pillars = {} as Record<Pillar, number>
+      for (const p of PILLARS) {
+        const n = Number(text(body, p))
+        if (!Number.isInteger(n) || n < MIN_SCORE || n > MAX_SCORE)
+          errors.add(p, `Choose a score from ${MIN_SCORE} to ${MAX_SCORE} for ${PILLAR_LABELS[p]}`)
+        pillars[p] = n
+      }
+      const classification = text(body, 'classification')
+      if (!(CLASSIFICATIONS as readonly string[]).includes(classification))
+        errors.add('classification', 'Choose the overall classification')
+      const rationale = text(body, 'rationale')
+      if (!rationale) errors.add('rationale', 'Enter the rationale for the override')
+      else if (rationale.length > RATIONALE_MAX)
+        errors.add('rationale', `Enter a rationale of at most ${RATIONALE_MAX.toLocaleString('en-GB')} characters`)
+      const expires = text(body, 'expires_on')
+      const today = new Date().toISOString().slice(0, 10)
+      if (expires && (!isCalendarDate(expires) || expires <= today))
+        errors.add('expires_on', 'Enter a day after today, as year-month-day, like 2027-06-30, or leave it empty')
+      RuleError.throwIf(errors)
+      const input: OverrideInput = {
+        pillars,
+        classification: classification as Classification,
+        rationale,
+        expiresOn: expires || null,
+      }
+      const saved = await saveAssessment(app.db, requestActor(request), entity, input)
+      reply.flash({ kind: 'success', text: `The override was saved: ${saved.classification} risk.` })
+      return reply.redirect(`/entities/${entity.id}#risk`, 303)
+    },
+  )
+}

@@ -1,0 +1,241 @@
+import type { Knex } from 'knex'
+import type { Db } from '../db/knex.js'
+import type { Entity } from '../entities/queries.js'
+import { type EntityActor, entityAudit } from '../entities/service.js'
+import { RuleError } from '../forms/rule-error.js'
+import { DEFAULT_RULE_SET } from './default-rules.js'
+import {
+  type Classification,
+  evaluate,
+  overallScore,
+  PILLAR_LABELS,
+  PILLARS,
+  type Pillar,
+  type Recommendation,
+  type RiskFacts,
+  type RuleSetDefinition,
+} from './evaluate.js'
+import { ruleSetFrom } from './rule-set.js'
+
+/** Years to the next review after an assessment, by classification (SPEC: High 1, Medium 2, Low 3). */
+export const REVIEW_YEARS: Record<Classification, number> = { high: 1, medium: 2, low: 3 }
+
+const RISK_ORDER = ['none', 'low', 'medium', 'high'] as const
+
+/**
+ * What the rules read of a client, as stored now: its fields and its services' risk levels. Country lists
+ * are not yet kept (issue 13 continues): until they are, no country is on a list.
+ */
+export async function factsOf(db: Db | Knex.Transaction, companyId: string, entityId: string): Promise<RiskFacts> {
+  const [entity, services] = await Promise.all([
+    db('entities').where({ id: entityId, company_id: companyId }).first() as Promise<Entity & RiskColumns>,
+    db('entity_services as a')
+      .join('services as s', 's.id', 'a.service_id')
+      .where({ 'a.company_id': companyId, 'a.entity_id': entityId })
+      .pluck('s.risk_level') as Promise<string[]>,
+  ])
+  const risks = [...new Set(services)].sort()
+  const highest = RISK_ORDER.reduce<(typeof RISK_ORDER)[number]>(
+    (top, level) => (risks.includes(level) ? level : top),
+    'none',
+  )
+  return {
+    kind: entity.kind,
+    legal_form: entity.legal_form ? entity.legal_form.trim().toLowerCase() : null,
+    nationality: entity.nationality,
+    residence: entity.country_of_residence,
+    incorporation: entity.country_of_incorporation,
+    nationality_lists: [],
+    residence_lists: [],
+    incorporation_lists: [],
+    country_lists: [],
+    service_risks: risks,
+    highest_service_risk: highest,
+    delivery_channel: entity.delivery_channel,
+    volume_band: entity.volume_band,
+    cash_intensive: entity.cash_intensive,
+    pep: entity.pep,
+    sanctions_match: false,
+  }
+}
+
+/** The client fields the rules read that the entity form does not show yet. */
+export interface RiskColumns {
+  delivery_channel: RiskFacts['delivery_channel']
+  volume_band: RiskFacts['volume_band']
+  cash_intensive: boolean
+  pep: boolean
+}
+
+export interface PublishedRuleSet {
+  id: string
+  version: number
+  definition: RuleSetDefinition
+}
+
+/**
+ * The company's latest published rule set. A company that has none yet gets the default as version 1,
+ * inserted once however many requests ask at the same time (the unique (company, version) decides).
+ */
+export async function currentRuleSet(db: Db | Knex.Transaction, companyId: string): Promise<PublishedRuleSet> {
+  const latest = () =>
+    db('risk_rule_sets')
+      .where({ company_id: companyId })
+      .whereNotNull('version')
+      .orderBy('version', 'desc')
+      .first('id', 'version', 'definition')
+  let row = await latest()
+  if (!row) {
+    await db('risk_rule_sets')
+      .insert({
+        company_id: companyId,
+        version: 1,
+        definition: JSON.stringify(DEFAULT_RULE_SET),
+        published_at: db.fn.now(),
+      })
+      .onConflict(['company_id', 'version'])
+      .ignore()
+    row = await latest()
+  }
+  return { id: row.id, version: row.version, definition: ruleSetFrom(row.definition) }
+}
+
+/** What is saved of an assessment: each pillar's score, the overall score, the classification. */
+export interface RiskResult {
+  pillars: Record<Pillar, number>
+  overall: number
+  classification: Classification
+}
+
+export function resultOf(r: Recommendation): RiskResult {
+  return {
+    pillars: Object.fromEntries(PILLARS.map((p) => [p, r.pillars[p].score])) as Record<Pillar, number>,
+    overall: r.overall,
+    classification: r.classification,
+  }
+}
+
+export interface SavedAssessment {
+  id: string
+  rule_set_version: number
+  facts: RiskFacts
+  recommendation: Recommendation
+  result: RiskResult
+  classification: Classification
+  overridden: boolean
+  rationale: string | null
+  override_expires_on: string | null
+  review_due_on: string
+  created_by_name: string
+  created_at: Date
+}
+
+/** A client's saved assessments, newest (the current one) first. */
+export async function assessmentsOf(db: Db, companyId: string, entityId: string): Promise<SavedAssessment[]> {
+  return db('risk_assessments as a')
+    .join('risk_rule_sets as r', 'r.id', 'a.rule_set_id')
+    .join('users as u', 'u.id', 'a.created_by')
+    .where({ 'a.company_id': companyId, 'a.entity_id': entityId })
+    .orderBy([
+      { column: 'a.created_at', order: 'desc' },
+      { column: 'a.id', order: 'desc' },
+    ])
+    .select(
+      'a.id',
+      'r.version as rule_set_version',
+      'a.facts',
+      'a.recommendation',
+      'a.result',
+      'a.classification',
+      'a.overridden',
+      'a.rationale',
+      db.raw(`to_char(a.override_expires_on, 'YYYY-MM-DD') AS override_expires_on`),
+      db.raw(`to_char(a.review_due_on, 'YYYY-MM-DD') AS review_due_on`),
+      'u.name as created_by_name',
+      'a.created_at',
+    )
+}
+
+/** The recommendation for a client now: its facts, under the company's current rule set. */
+export async function recommend(db: Db, entity: Entity) {
+  const [ruleSet, facts] = await Promise.all([
+    currentRuleSet(db, entity.company_id),
+    factsOf(db, entity.company_id, entity.id),
+  ])
+  return { ruleSet, facts, recommendation: evaluate(ruleSet.definition, facts) }
+}
+
+export interface OverrideInput {
+  /** The scores as the overrider set them (a pillar left as recommended is the recommendation). */
+  pillars: Record<Pillar, number>
+  /** The overall classification as set; when it differs from what the scores give, it is what is saved. */
+  classification: Classification
+  rationale: string
+  expiresOn: string | null
+}
+
+/**
+ * Saves an assessment of the client as the rules recommend it now (Carry Out), or with the overrider's
+ * scores and classification and their rationale (Override). The recommendation is computed here, in the
+ * transaction that saves it, from what is stored: never taken from the request.
+ */
+export async function saveAssessment(
+  db: Db,
+  actor: EntityActor,
+  entity: Entity,
+  override?: OverrideInput,
+): Promise<{ classification: Classification; overridden: boolean }> {
+  return db.transaction(async (trx) => {
+    // Under the client's row lock, so that two saves at once are two whole assessments, one after the other.
+    const stored = await trx('entities').where({ id: entity.id, company_id: entity.company_id }).forUpdate().first()
+    if (!stored || stored.deleted_at) throw new RuleError('risk', 'This client relationship is in the recycle bin')
+    const ruleSet = await currentRuleSet(trx, entity.company_id)
+    const facts = await factsOf(trx, entity.company_id, entity.id)
+    const recommendation = evaluate(ruleSet.definition, facts)
+    let result = resultOf(recommendation)
+    if (override) {
+      const pillars = override.pillars
+      const changed =
+        PILLARS.some((p) => pillars[p] !== result.pillars[p]) || override.classification !== result.classification
+      if (!changed)
+        throw new RuleError('rationale', 'Change a score or the classification to override, or save the recommendation')
+      // The overall score follows the scores as set; the classification is the one set.
+      result = { pillars, overall: overallScore(ruleSet.definition, pillars), classification: override.classification }
+    }
+    const reviewYears = REVIEW_YEARS[result.classification]
+    const [row] = await trx('risk_assessments')
+      .insert({
+        company_id: entity.company_id,
+        entity_id: entity.id,
+        rule_set_id: ruleSet.id,
+        facts: JSON.stringify(facts),
+        recommendation: JSON.stringify(recommendation),
+        result: JSON.stringify(result),
+        classification: result.classification,
+        overridden: Boolean(override),
+        rationale: override?.rationale ?? null,
+        override_expires_on: override?.expiresOn ?? null,
+        review_due_on: trx.raw(`(now() AT TIME ZONE 'UTC')::date + make_interval(years => ?)`, [reviewYears]),
+        created_by: actor.user.id,
+      })
+      .returning(['id', trx.raw(`to_char(review_due_on, 'YYYY-MM-DD') AS review_due_on`)])
+    await entityAudit(trx, actor, entity.id, override ? 'risk.overridden' : 'risk.assessed', undefined, {
+      assessment: row.id,
+      classification: result.classification,
+      overall: result.overall,
+      ...(override
+        ? {
+            recommended: recommendation.classification,
+            scores: PILLARS.filter((p) => result.pillars[p] !== recommendation.pillars[p].score)
+              .map((p) => `${PILLAR_LABELS[p]} ${recommendation.pillars[p].score} → ${result.pillars[p]}`)
+              .join(', '),
+            rationale: override.rationale,
+            override_expires_on: override.expiresOn,
+          }
+        : {}),
+      rule_set_version: ruleSet.version,
+      review_due_on: row.review_due_on,
+    })
+    return { classification: result.classification, overridden: Boolean(override) }
+  })
+}

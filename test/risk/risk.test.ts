@@ -1,0 +1,205 @@
+import t, { type Test } from 'tap'
+import { testApp, Visitor, visibleText } from '../helpers/app.js'
+import { anEntity, initialiseSharing } from '../helpers/entities.js'
+import { aService, aShare, aUser, clientAccessOn, PASSWORD, twoCompanies } from '../helpers/factories.js'
+
+async function setup(t: Test) {
+  const { app, db } = await testApp(t)
+  const { company, other, admin, foreigner } = await twoCompanies(db)
+  await clientAccessOn(db, company)
+  const assessor = await aUser(db, {
+    company,
+    name: 'Cara Carrier',
+    permissions: ['carry_out_risk_assessments', 'read_data'],
+  })
+  const overrider = await aUser(db, { company, name: 'Otto Override', permissions: ['override_risk_assessments'] })
+  const reader = await aUser(db, { company, name: 'Rui Reader', permissions: ['read_data'] })
+  const client = await anEntity(db, { company, owner: admin, name: 'Harbour Trust', kind: 'organisation' })
+  await db('entities').where({ id: client.id }).update({ legal_form: 'Trust', volume_band: 'over_1m' })
+  const service = await aService(db, { company, name: 'Payroll', riskLevel: 'high' })
+  await db('entity_services').insert({ company_id: company.id, entity_id: client.id, service_id: service.id })
+  const hidden = await anEntity(db, { company, owner: admin, name: 'Hidden Holdings' })
+  await initialiseSharing(db, client, hidden)
+  for (const user of [assessor, overrider, reader]) await aShare(db, { company, client, user })
+  const foreign = await anEntity(db, { company: other, owner: foreigner, name: 'Beta Client' })
+  const as = async (user: { email: string }) => {
+    const v = new Visitor(app)
+    await v.login(user.email, PASSWORD)
+    return v
+  }
+  return { app, db, company, admin, assessor, overrider, reader, client, hidden, foreign, as }
+}
+
+const assessments = (db: Awaited<ReturnType<typeof setup>>['db'], entityId: string) =>
+  db('risk_assessments').where({ entity_id: entityId }).orderBy('created_at').select()
+
+t.test('the Risk section recommends pillar by pillar, and says why', async (t) => {
+  const { client, reader, as } = await setup(t)
+  const v = await as(reader)
+  const page = visibleText((await v.get(`/entities/${client.id}`)).body)
+  // Customer 7 (trust), geography 2, products 7 (a high-risk service), delivery 3, transactions 7 (over 1m).
+  t.match(page, 'Recommended: Medium risk, overall score 5.2 (rule set version 1)')
+  t.match(page, 'Customer 7 The legal form is a trust or a foundation (score 7)')
+  t.match(page, 'Products and services 7 A service of the client is high risk (score 7)')
+  t.match(page, 'Geography 2 No rule applies: the base score.')
+  t.match(page, 'No risk assessment has been saved for this client yet.')
+  t.notMatch(page, 'Save the recommended assessment', 'a reader may not save one')
+  t.notMatch(page, 'Override the recommendation')
+})
+
+t.test('Carry Out saves the recommendation as it is; a crafted post changes nothing', async (t) => {
+  const { db, client, assessor, as } = await setup(t)
+  const v = await as(assessor)
+  const page = await v.get(`/entities/${client.id}`)
+  t.match(page.body, 'Save the recommended assessment')
+  t.notMatch(page.body, 'Override the recommendation', 'Carry Out cannot override')
+  const crafted = await v.post(`/entities/${client.id}/risk`, { customer: '1', classification: 'low' })
+  t.equal(crafted.statusCode, 422, 'a score sent with it is refused')
+  t.match(crafted.body, 'Saving the recommendation takes no score or classification: to change one, override it')
+  t.same(await assessments(db, client.id), [], 'and nothing was saved')
+  await v.get(`/entities/${client.id}`)
+  const override = await v.post(`/entities/${client.id}/risk/override`, {
+    customer: '1',
+    geography: '1',
+    products: '1',
+    delivery: '1',
+    transactions: '1',
+    classification: 'low',
+    rationale: 'I say so',
+  })
+  t.equal(override.statusCode, 403, 'Carry Out may not override')
+  t.same(await assessments(db, client.id), [])
+
+  await v.get(`/entities/${client.id}`)
+  const saved = await v.post(`/entities/${client.id}/risk`, {})
+  t.equal(saved.statusCode, 303)
+  t.equal(saved.headers.location, `/entities/${client.id}#risk`)
+  const [row] = await assessments(db, client.id)
+  t.match(row, { classification: 'medium', overridden: false, rationale: null })
+  t.same(row.result, {
+    pillars: { customer: 7, geography: 2, products: 7, delivery: 3, transactions: 7 },
+    overall: 5.2,
+    classification: 'medium',
+  })
+  t.equal(row.facts.highest_service_risk, 'high', 'the facts it read are kept')
+  const years = new Date(row.review_due_on).getUTCFullYear() - new Date().getUTCFullYear()
+  t.equal(years, 2, 'Medium: the next review in two years')
+  const after = visibleText((await v.get(`/entities/${client.id}`)).body)
+  t.match(after, 'The risk assessment was saved: medium risk.')
+  t.match(after, 'Current assessment: Medium risk (overall score 5.2), saved by Cara Carrier')
+  t.match(
+    after,
+    'Cara Carrier saved the recommended risk assessment of Harbour Trust: Classification: Medium; Overall score: 5.2',
+  )
+})
+
+t.test('Override needs a rationale; the form keeps what was typed', async (t) => {
+  const { db, client, overrider, as } = await setup(t)
+  const v = await as(overrider)
+  const page = await v.get(`/entities/${client.id}`)
+  t.match(page.body, 'Override the recommendation')
+  t.match(page.body, 'Save the recommended assessment', 'Override includes Carry Out')
+  const scores = { customer: '7', geography: '2', products: '3', delivery: '3', transactions: '7' }
+  const refused = await v.post(`/entities/${client.id}/risk/override`, {
+    ...scores,
+    classification: 'low',
+    rationale: '  ',
+    expires_on: '2001-01-01',
+  })
+  t.equal(refused.statusCode, 422)
+  t.match(refused.body, '<a href="#rationale">Enter the rationale for the override</a>')
+  t.match(refused.body, '<a href="#expires_on">Enter a day after today')
+  t.match(
+    refused.body,
+    /<option value="3" selected>3<\/option>\s*<option value="4">4<\/option>[\s\S]*name="classification"/,
+  )
+  t.match(refused.body, 'value="2001-01-01"', 'the day as typed')
+  t.same(await assessments(db, client.id), [], 'nothing saved')
+
+  const long = 'x'.repeat(4001)
+  const tooLong = await v.post(`/entities/${client.id}/risk/override`, {
+    ...scores,
+    classification: 'low',
+    rationale: long,
+  })
+  t.equal(tooLong.statusCode, 422)
+  t.match(tooLong.body, 'Enter a rationale of at most 4,000 characters')
+  t.match(tooLong.body, `>${long}</textarea>`, 'the rationale as typed, not cut')
+
+  await v.get(`/entities/${client.id}`)
+  const unchanged = await v.post(`/entities/${client.id}/risk/override`, {
+    customer: '7',
+    geography: '2',
+    products: '7',
+    delivery: '3',
+    transactions: '7',
+    classification: 'medium',
+    rationale: 'Nothing to change',
+  })
+  t.equal(unchanged.statusCode, 422)
+  t.match(unchanged.body, 'Change a score or the classification to override, or save the recommendation')
+
+  await v.get(`/entities/${client.id}`)
+  const saved = await v.post(`/entities/${client.id}/risk/override`, {
+    ...scores,
+    classification: 'low',
+    rationale: 'Payroll here is for two employees only.',
+    expires_on: '2099-06-30',
+  })
+  t.equal(saved.statusCode, 303)
+  const [row] = await assessments(db, client.id)
+  t.match(row, { classification: 'low', overridden: true, rationale: 'Payroll here is for two employees only.' })
+  t.same(row.result, {
+    pillars: { customer: 7, geography: 2, products: 3, delivery: 3, transactions: 7 },
+    overall: 4.4,
+    classification: 'low',
+  })
+  t.equal(row.recommendation.classification, 'medium', 'the recommendation is kept beside it')
+  const after = visibleText((await v.get(`/entities/${client.id}`)).body)
+  t.match(after, 'Current assessment: Low risk (overall score 4.4), overridden, saved by Otto Override')
+  t.match(
+    after,
+    'Rationale: Payroll here is for two employees only. The recommendation applies again after 2099-06-30.',
+  )
+  t.match(
+    after,
+    'Otto Override overrode the risk assessment of Harbour Trust: Classification: Low; Recommended: Medium; Overall score: 4.4; Scores changed: Products and services 7 → 3; Rationale: “Payroll here is for two employees only.”; Override ends: 2099-06-30',
+  )
+})
+
+t.test('a PEP is High whatever the scores; an override of it needs its rationale and is kept as one', async (t) => {
+  const { db, client, overrider, as } = await setup(t)
+  await db('entities').where({ id: client.id }).update({ pep: true, legal_form: null, volume_band: null })
+  await db('entity_services').where({ entity_id: client.id }).delete()
+  const v = await as(overrider)
+  const page = visibleText((await v.get(`/entities/${client.id}`)).body)
+  t.match(page, 'Recommended: High risk, overall score 3.6')
+  t.match(page, 'High whatever the scores: A politically exposed person')
+  await v.post(`/entities/${client.id}/risk`, {})
+  t.equal((await assessments(db, client.id))[0].classification, 'high', 'carried out: High')
+  await v.get(`/entities/${client.id}`)
+  await v.post(`/entities/${client.id}/risk/override`, {
+    customer: '8',
+    geography: '2',
+    products: '2',
+    delivery: '3',
+    transactions: '2',
+    classification: 'medium',
+    rationale: 'Former minister of a low-risk country, out of office for ten years.',
+  })
+  const rows = await assessments(db, client.id)
+  t.equal(rows.length, 2, 'every saved assessment is kept')
+  t.match(rows[1], { classification: 'medium', overridden: true })
+  t.same(rows[1].recommendation.forcedHigh, ['pep'], 'marked as the override of a forced High')
+})
+
+t.test('without access to the client: 403; another company’s client: 404; nothing saved', async (t) => {
+  const { db, hidden, foreign, overrider, as } = await setup(t)
+  const v = await as(overrider)
+  await v.get('/')
+  t.equal((await v.post(`/entities/${hidden.id}/risk`, {})).statusCode, 403)
+  t.equal((await v.get(`/entities/${hidden.id}`)).statusCode, 403)
+  t.equal((await v.post(`/entities/${foreign.id}/risk`, {})).statusCode, 404)
+  t.equal((await v.post(`/entities/${foreign.id}/risk/override`, { rationale: 'x' })).statusCode, 404)
+  t.same(await db('risk_assessments').select('id'), [])
+})
