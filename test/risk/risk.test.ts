@@ -190,7 +190,12 @@ t.test('a PEP is High whatever the scores; an override of it needs its rationale
   const rows = await assessments(db, client.id)
   t.equal(rows.length, 2, 'every saved assessment is kept')
   t.match(rows[1], { classification: 'medium', overridden: true })
-  t.same(rows[1].recommendation.forcedHigh, ['pep'], 'marked as the override of a forced High')
+  t.same(rows[1].recommendation.forcedHigh, ['pep'], 'the forced High is kept with it')
+  t.match(
+    visibleText((await v.get(`/entities/${client.id}`)).body),
+    'Overrides a forced High (A politically exposed person).',
+    'and the page marks it',
+  )
 })
 
 t.test('without access to the client: 403; another company’s client: 404; nothing saved', async (t) => {
