@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream'
 import type { Knex } from 'knex'
 import { COUNTRIES, STATUSES } from '../entities/reference.js'
+import { evaluate } from '../risk/evaluate.js'
+import { currentRuleSet, factsOf, REVIEW_YEARS, resultOf } from '../risk/service.js'
 import type { DocumentStorage } from '../storage/document-storage.js'
 
 const FIRST = [
@@ -169,6 +171,61 @@ export async function seedDemoEntities(
       size_bytes: stored.size,
       sha256: stored.sha256,
       storage_key: stored.key,
+    })
+  }
+}
+
+/**
+ * What the risk rules read of the demo clients (delivery channel, expected volume, cash, a few PEPs), and a
+ * saved assessment for about a third of them: most as recommended by the company's rule set, some
+ * overridden with a rationale, by the compliance officer. Its own generator, so that the clients above
+ * stay the same.
+ */
+export async function seedDemoRisk(trx: Knex.Transaction, companyId: string, assessorId: string): Promise<void> {
+  const rnd = generator(4242)
+  const entities: { id: string }[] = await trx('entities').where({ company_id: companyId }).orderBy('name').select('id')
+  const channels = ['face_to_face', 'face_to_face', 'remote_verified', 'intermediary', null] as const
+  const bands = ['under_10k', 'under_10k', '10k_100k', '10k_100k', '100k_1m', 'over_1m', null] as const
+  for (const e of entities) {
+    await trx('entities')
+      .where({ id: e.id })
+      .update({
+        delivery_channel: rnd.pick(channels),
+        volume_band: rnd.pick(bands),
+        cash_intensive: rnd.next() < 0.08,
+        pep: rnd.next() < 0.03,
+      })
+  }
+  const ruleSet = await currentRuleSet(trx, companyId)
+  for (const e of entities.filter(() => rnd.next() < 0.35)) {
+    const facts = await factsOf(trx, companyId, e.id)
+    const recommendation = evaluate(ruleSet.definition, facts)
+    const recommended = resultOf(recommendation)
+    // Some overrides, as a compliance officer makes them: up after adverse press, down for a small engagement.
+    const override = recommended.classification !== 'high' && rnd.next() < 0.15
+    const raised = recommended.classification === 'low'
+    const result = override
+      ? { ...recommended, classification: raised ? ('medium' as const) : ('low' as const) }
+      : recommended
+    await trx('risk_assessments').insert({
+      company_id: companyId,
+      entity_id: e.id,
+      rule_set_id: ruleSet.id,
+      facts: JSON.stringify(facts),
+      recommendation: JSON.stringify(recommendation),
+      result: JSON.stringify(result),
+      classification: result.classification,
+      overridden: override,
+      rationale: override
+        ? raised
+          ? 'Adverse press coverage found during onboarding: monitor more closely until the next review.'
+          : 'Long-standing client; the services are small and paid by bank transfer.'
+        : null,
+      review_due_on: trx.raw(`(now() AT TIME ZONE 'UTC')::date + make_interval(years => ?)`, [
+        REVIEW_YEARS[result.classification],
+      ]),
+      created_by: assessorId,
+      created_at: trx.raw(`now() - make_interval(days => ?)`, [Math.floor(rnd.next() * 300)]),
     })
   }
 }

@@ -2,7 +2,7 @@ import type { PermissionKey } from '../access/permissions.js'
 import { hashPassword, verifyPassword } from '../auth/passwords.js'
 import type { Db } from '../db/knex.js'
 import type { DocumentStorage } from '../storage/document-storage.js'
-import { seedDemoEntities } from './demo-entities.js'
+import { seedDemoEntities, seedDemoRisk } from './demo-entities.js'
 
 export const DEMO_COMPANY = 'Demo Accounting LLP'
 
@@ -78,6 +78,7 @@ export async function seedDemoCompany(db: Db, storage: DocumentStorage): Promise
       company.id,
       [userIds[0], userIds[2]].filter((id): id is string => Boolean(id)),
     )
+    await seedDemoRisk(trx, company.id, userIds[2] as string)
   })
 }
 
