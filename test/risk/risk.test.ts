@@ -208,3 +208,24 @@ t.test('without access to the client: 403; another company’s client: 404; noth
   t.equal((await v.post(`/entities/${foreign.id}/risk/override`, { rationale: 'x' })).statusCode, 404)
   t.same(await db('risk_assessments').select('id'), [])
 })
+
+t.test('two saves at once: one rule set version 1, two whole assessments', async (t) => {
+  const { db, company, client, overrider, assessor, as } = await setup(t)
+  const a = await as(assessor)
+  const o = await as(overrider)
+  await a.get('/')
+  await o.get('/')
+  const [first, second] = await Promise.all([
+    a.post(`/entities/${client.id}/risk`, {}),
+    o.post(`/entities/${client.id}/risk`, {}),
+  ])
+  t.same([first.statusCode, second.statusCode], [303, 303])
+  t.equal((await db('risk_rule_sets').where({ company_id: company.id })).length, 1, 'the default is published once')
+  const rows = await assessments(db, client.id)
+  t.equal(rows.length, 2)
+  t.ok(
+    rows.every((r) => r.classification === 'medium' && r.rule_set_id === rows[0].rule_set_id),
+    'each saved whole, with the same rule set',
+  )
+  t.equal((await db('audit_log').where({ action: 'risk.assessed', target_id: client.id })).length, 2, 'each audited')
+})
