@@ -1,5 +1,5 @@
 import { isPermissionKey, permissionLabel } from '../access/permissions.js'
-import { countryName, ENTITY_KINDS, statusLabel } from '../entities/reference.js'
+import { countryName, deliveryChannelLabel, ENTITY_KINDS, statusLabel, volumeBandLabel } from '../entities/reference.js'
 
 /**
  * The audit trail in words (issue 12, defect 4): each entry as a sentence a compliance officer can put in
@@ -87,6 +87,10 @@ const FIELDS: Record<string, string> = {
   owner: 'Owner',
   status: 'Relationship status',
   notes: 'Notes',
+  delivery_channel: 'How the relationship is conducted',
+  volume_band: 'Expected yearly volume',
+  cash_intensive: 'Cash-intensive business',
+  pep: 'Politically exposed person',
   classification: 'Classification',
   recommended: 'Recommended',
   overall: 'Overall score',
@@ -136,7 +140,10 @@ export type UserNames = ReadonlyMap<string, string>
 
 function words(key: string, value: unknown, names: UserNames): string {
   if (value === null || value === undefined || value === '') return 'empty'
-  if (typeof value === 'boolean') return value ? 'on' : 'off'
+  if (typeof value === 'boolean') {
+    if (key === 'cash_intensive' || key === 'pep') return value ? 'yes' : 'no'
+    return value ? 'on' : 'off'
+  }
   if (Array.isArray(value)) {
     if (value.length === 0) return 'none'
     return value.map((v) => words(key, v, names)).join(', ')
@@ -146,6 +153,8 @@ function words(key: string, value: unknown, names: UserNames): string {
   const text = String(value)
   if (['nationality', 'country_of_residence', 'country_of_incorporation'].includes(key)) return countryName(text)
   if (key === 'status') return statusLabel(text)
+  if (key === 'delivery_channel') return deliveryChannelLabel(text)
+  if (key === 'volume_band') return volumeBandLabel(text)
   if (key === 'kind') return ENTITY_KINDS.find((k) => k.value === text)?.label.replace(/ \(.*\)$/, '') ?? text
   if (['owner_user_id', 'owner', 'user', 'members'].includes(key)) return names.get(text) ?? 'a former user'
   if (key === 'granted' && isPermissionKey(text)) return permissionLabel(text)

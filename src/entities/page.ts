@@ -5,7 +5,17 @@ import { auditSentence, userIdsIn } from '../audit/describe.js'
 import { userNames } from '../audit/queries.js'
 import { FormErrors } from '../forms/form-errors.js'
 import { entityHistory } from './queries.js'
-import { COUNTRIES, countryName, ENTITY_KINDS, STATUSES, statusLabel } from './reference.js'
+import {
+  COUNTRIES,
+  countryName,
+  DELIVERY_CHANNELS,
+  deliveryChannelLabel,
+  ENTITY_KINDS,
+  STATUSES,
+  statusLabel,
+  VOLUME_BANDS,
+  volumeBandLabel,
+} from './reference.js'
 
 /**
  * A section of a client's page that another area adds (services, documents, and later risk, screening,
@@ -35,6 +45,10 @@ declare module 'fastify' {
 }
 
 export const clientReference = {
+  deliveryChannels: DELIVERY_CHANNELS,
+  volumeBands: VOLUME_BANDS,
+  deliveryChannelLabel,
+  volumeBandLabel,
   kinds: ENTITY_KINDS,
   statuses: STATUSES,
   countries: COUNTRIES,

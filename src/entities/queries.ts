@@ -4,7 +4,7 @@ import { countUpTo, type Db, hotReadByShape } from '../db/knex.js'
 import { isCalendarDate, isUuid } from '../http/params.js'
 import type { CurrentUser } from '../types.js'
 import { nameSearch, trigramFrequencies } from './name-search.js'
-import type { EntityKind, EntityStatus } from './reference.js'
+import type { DeliveryChannel, EntityKind, EntityStatus, VolumeBand } from './reference.js'
 
 export const ENTITIES_PAGE_SIZE = 50
 /**
@@ -266,6 +266,11 @@ export interface EntityValues {
   owner_user_id: string
   status: EntityStatus
   notes: string
+  /** What the risk rules read beyond the rest (src/risk/). */
+  delivery_channel: DeliveryChannel | null
+  volume_band: VolumeBand | null
+  cash_intensive: boolean
+  pep: boolean
 }
 
 export interface Entity extends EntityValues {
@@ -293,6 +298,10 @@ const ENTITY_COLUMNS = [
   'o.name as owner_name',
   'e.status',
   'e.notes',
+  'e.delivery_channel',
+  'e.volume_band',
+  'e.cash_intensive',
+  'e.pep',
   'e.created_at',
   'e.updated_at',
   'e.deleted_at',

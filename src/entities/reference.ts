@@ -54,3 +54,24 @@ export type RiskLevel = (typeof RISK_LEVELS)[number]['value']
 export function isRiskLevel(value: unknown): value is RiskLevel {
   return RISK_LEVELS.some((r) => r.value === value)
 }
+
+/** How the relationship is conducted (a risk factor of the Delivery channel pillar). */
+export const DELIVERY_CHANNELS = [
+  { value: 'face_to_face', label: 'Face to face' },
+  { value: 'remote_verified', label: 'Remotely, with the identity verified' },
+  { value: 'intermediary', label: 'Through an intermediary' },
+] as const
+/** The expected yearly volume of the client's transactions (the Transactions pillar). */
+export const VOLUME_BANDS = [
+  { value: 'under_10k', label: 'Under 10,000' },
+  { value: '10k_100k', label: '10,000 to 100,000' },
+  { value: '100k_1m', label: '100,000 to 1 million' },
+  { value: 'over_1m', label: 'Over 1 million' },
+] as const
+export type DeliveryChannel = (typeof DELIVERY_CHANNELS)[number]['value']
+export type VolumeBand = (typeof VOLUME_BANDS)[number]['value']
+export const isDeliveryChannel = (v: unknown): v is DeliveryChannel => DELIVERY_CHANNELS.some((c) => c.value === v)
+export const isVolumeBand = (v: unknown): v is VolumeBand => VOLUME_BANDS.some((b) => b.value === v)
+export const deliveryChannelLabel = (v: string | null) =>
+  DELIVERY_CHANNELS.find((c) => c.value === v)?.label ?? 'Not known'
+export const volumeBandLabel = (v: string | null) => VOLUME_BANDS.find((b) => b.value === v)?.label ?? 'Not known'

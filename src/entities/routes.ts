@@ -150,7 +150,11 @@ export default async function entityRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const entity = clientOf(request).entity
       const values = Object.fromEntries(
-        ENTITY_FIELDS.map((f) => [f, (entity as unknown as Record<string, unknown>)[f] ?? '']),
+        ENTITY_FIELDS.map((f) => {
+          const stored = (entity as unknown as Record<string, unknown>)[f]
+          // A ticked checkbox sends "yes".
+          return [f, stored === true ? 'yes' : stored === false ? '' : (stored ?? '')]
+        }),
       ) as Partial<EntityInput>
       return form(reply, { entity, values })
     },

@@ -8,7 +8,17 @@ import { RuleError } from '../forms/rule-error.js'
 import { exactlyOne, isCalendarDate, NotFoundError } from '../http/params.js'
 import type { CurrentUser } from '../types.js'
 import { type Entity, type EntityValues, lockEntity } from './queries.js'
-import { type EntityKind, type EntityStatus, isCountryCode, isKind, isStatus } from './reference.js'
+import {
+  type DeliveryChannel,
+  type EntityKind,
+  type EntityStatus,
+  isCountryCode,
+  isDeliveryChannel,
+  isKind,
+  isStatus,
+  isVolumeBand,
+  type VolumeBand,
+} from './reference.js'
 
 /** What the entity form sends, as text. */
 export interface EntityInput {
@@ -23,6 +33,11 @@ export interface EntityInput {
   owner_user_id: string
   status: string
   notes: string
+  delivery_channel: string
+  volume_band: string
+  /** Checkboxes: "yes" when ticked. */
+  cash_intensive: string
+  pep: string
 }
 
 export const ENTITY_FIELDS: readonly (keyof EntityInput)[] = [
@@ -37,6 +52,10 @@ export const ENTITY_FIELDS: readonly (keyof EntityInput)[] = [
   'owner_user_id',
   'status',
   'notes',
+  'delivery_channel',
+  'volume_band',
+  'cash_intensive',
+  'pep',
 ]
 
 /**
@@ -81,6 +100,10 @@ export function validateEntity(
     errors.add('owner_user_id', 'Only an administrator can choose another owner')
   }
   if (input.notes.length > 10_000) errors.add('notes', 'Enter notes of at most 10,000 characters')
+  if (input.delivery_channel && !isDeliveryChannel(input.delivery_channel))
+    errors.add('delivery_channel', 'Choose how the relationship is conducted from the list')
+  if (input.volume_band && !isVolumeBand(input.volume_band))
+    errors.add('volume_band', 'Choose the expected yearly volume from the list')
   RuleError.throwIf(errors)
   const orNull = (v: string) => (v === '' ? null : v)
   return {
@@ -95,6 +118,10 @@ export function validateEntity(
     owner_user_id: input.owner_user_id,
     status: input.status as EntityStatus,
     notes: input.notes,
+    delivery_channel: (orNull(input.delivery_channel) as DeliveryChannel | null) ?? null,
+    volume_band: (orNull(input.volume_band) as VolumeBand | null) ?? null,
+    cash_intensive: input.cash_intensive === 'yes',
+    pep: input.pep === 'yes',
   }
 }
 

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
-import { anEntity, initialiseSharing } from '../helpers/entities.js'
+import { anEntity, entityVersion, initialiseSharing } from '../helpers/entities.js'
 import { aService, aShare, aUser, clientAccessOn, PASSWORD, twoCompanies } from '../helpers/factories.js'
 
 async function setup(t: Test) {
@@ -228,4 +228,42 @@ t.test('two saves at once: one rule set version 1, two whole assessments', async
     'each saved whole, with the same rule set',
   )
   t.equal((await db('audit_log').where({ action: 'risk.assessed', target_id: client.id })).length, 2, 'each audited')
+})
+
+t.test('the client form sets what the rules read: delivery channel, volume, cash, PEP', async (t) => {
+  const { app, db, client, admin } = await setup(t)
+  const v = new Visitor(app)
+  await v.login(admin.email, PASSWORD)
+  const edit = await v.get(`/entities/${client.id}/edit`)
+  t.match(edit.body, '<option value="over_1m" selected>Over 1 million</option>', 'the stored volume, chosen')
+  const version = await entityVersion(db, client.id)
+  const fields = {
+    version,
+    kind: 'organisation',
+    name: 'Harbour Trust',
+    legal_form: 'Trust',
+    status: 'prospect',
+    owner_user_id: admin.id,
+    volume_band: 'over_1m',
+  }
+  const refused = await v.post(`/entities/${client.id}`, { ...fields, delivery_channel: 'carrier pigeon' })
+  t.equal(refused.statusCode, 422)
+  t.match(refused.body, '<a href="#delivery_channel">Choose how the relationship is conducted from the list</a>')
+  const saved = await v.post(`/entities/${client.id}`, { ...fields, delivery_channel: 'intermediary', pep: 'yes' })
+  t.equal(saved.statusCode, 303)
+  t.match(await db('entities').where({ id: client.id }).first(), {
+    delivery_channel: 'intermediary',
+    volume_band: 'over_1m',
+    cash_intensive: false,
+    pep: true,
+  })
+  const page = visibleText((await v.get(`/entities/${client.id}`)).body)
+  t.match(page, 'How the relationship is conducted Through an intermediary Expected yearly volume Over 1 million')
+  t.match(page, 'Politically exposed person Yes')
+  t.match(page, 'Recommended: High risk')
+  t.match(page, 'Delivery channel 6 Introduced through an intermediary (score 6)')
+  t.match(
+    page,
+    'Ada Admin changed Harbour Trust: How the relationship is conducted from empty to Through an intermediary; Politically exposed person from no to yes',
+  )
 })
