@@ -13,6 +13,7 @@ import {
   PILLAR_LABELS,
   PILLARS,
   type Pillar,
+  type Recommendation,
 } from './evaluate.js'
 import { assessmentsOf, type OverrideInput, recommend, saveAssessment } from './service.js'
 
@@ -40,6 +41,11 @@ function overrideValues(
   }
 }
 
+/** Whether two recommendations give every pillar the same score and the same classification. */
+function sameRecommendation(a: Recommendation, b: Recommendation): boolean {
+  return a.classification === b.classification && PILLARS.every((p) => a.pillars[p].score === b.pillars[p].score)
+}
+
 export default async function riskRoutes(app: FastifyInstance) {
   app.addClientSection({
     id: 'risk',
@@ -55,10 +61,18 @@ export default async function riskRoutes(app: FastifyInstance) {
         pillars: Object.fromEntries(PILLARS.map((p) => [p, recommendation.pillars[p].score])) as Record<Pillar, number>,
         classification: recommendation.classification,
       }
+      const current = assessments[0]
+      const today = new Date().toISOString().slice(0, 10)
       return {
+        // The rules recommend something else now than when the current assessment was saved.
+        outOfDate: current ? !sameRecommendation(current.recommendation, recommendation) : false,
+        // An override whose end day has passed: the recommendation applies again.
+        overrideEnded: Boolean(
+          current?.overridden && current.override_expires_on && current.override_expires_on < today,
+        ),
         ruleSetVersion: ruleSet.version,
         recommendation,
-        current: assessments[0],
+        current,
         history: assessments,
         pillars: PILLARS.map((p) => ({ key: p, label: PILLAR_LABELS[p] })),
         forcedHighWords: FORCED_HIGH_WORDS,

@@ -267,3 +267,42 @@ t.test('the client form sets what the rules read: delivery channel, volume, cash
     'Ada Admin changed Harbour Trust: How the relationship is conducted from empty to Through an intermediary; Politically exposed person from no to yes',
   )
 })
+
+t.test('out of date when the rules recommend something else now; an ended override gives way', async (t) => {
+  const { db, client, overrider, as } = await setup(t)
+  const v = await as(overrider)
+  await v.get(`/entities/${client.id}`)
+  await v.post(`/entities/${client.id}/risk`, {})
+  t.notMatch(visibleText((await v.get(`/entities/${client.id}`)).body), 'Assessment out of date')
+  // The service goes: products and services 7 → 2, overall 5.2 → 4.2, Medium → Low.
+  await db('entity_services').where({ entity_id: client.id }).delete()
+  t.match(
+    visibleText((await v.get(`/entities/${client.id}`)).body),
+    'Assessment out of date The client’s data, services or the rule set have changed: the rules now recommend Low risk, overall 4.2 (when it was saved: Medium, overall 5.2). Save a new assessment.',
+  )
+  await v.post(`/entities/${client.id}/risk`, {})
+  t.notMatch(
+    visibleText((await v.get(`/entities/${client.id}`)).body),
+    'Assessment out of date',
+    'saved again: current',
+  )
+
+  await v.post(`/entities/${client.id}/risk/override`, {
+    customer: '7',
+    geography: '2',
+    products: '2',
+    delivery: '3',
+    transactions: '7',
+    classification: 'high',
+    rationale: 'Pending a source-of-funds check.',
+    expires_on: '2099-01-31',
+  })
+  t.notMatch(visibleText((await v.get(`/entities/${client.id}`)).body), 'The override ended')
+  await db('risk_assessments')
+    .where({ entity_id: client.id, overridden: true })
+    .update({ override_expires_on: '2020-01-31' })
+  t.match(
+    visibleText((await v.get(`/entities/${client.id}`)).body),
+    'The override ended on 2020-01-31: the recommendation below applies again.',
+  )
+})
