@@ -79,6 +79,9 @@ export interface EntityListRow {
   owner_name: string
   updated_at: Date
   sort_key: string
+  /** The current risk assessment's classification and next review, when the reader has access and there is one. */
+  classification: 'low' | 'medium' | 'high' | null
+  review_due_on: string | null
   /** The same on every row: the list's count (see ListRange) and the count of rows before the cursor. */
   total: number | null
   preceding: number
@@ -202,7 +205,15 @@ export async function listEntities(
       .withMaterialized('page', page)
       .from(db.raw('page AS e'))
       .crossJoin(db.raw('LATERAL (SELECT ? AS has_access OFFSET 0) AS acc', [revealing ? db.raw('true') : access]))
+      // The client's current risk assessment (its newest), for readers with access: one index probe a row.
+      .joinRaw(
+        `LEFT JOIN LATERAL (SELECT ra.classification, to_char(ra.review_due_on, 'YYYY-MM-DD') AS review_due_on
+           FROM risk_assessments ra WHERE ra.entity_id = e.id AND acc.has_access
+           ORDER BY ra.created_at DESC, ra.id DESC LIMIT 1) AS risk ON true`,
+      )
       .select(
+        'risk.classification',
+        'risk.review_due_on',
         'e.id',
         'e.name',
         'acc.has_access',

@@ -306,3 +306,24 @@ t.test('out of date when the rules recommend something else now; an ended overri
     'The override ended on 2020-01-31: the recommendation below applies again.',
   )
 })
+
+t.test('the client list shows the current classification and next review, to readers with access only', async (t) => {
+  const { db, client, hidden, overrider, reader, as } = await setup(t)
+  const o = await as(overrider)
+  await o.get(`/entities/${client.id}`)
+  await o.post(`/entities/${client.id}/risk`, {})
+  // An assessment of a client the reader has no access to (saved as the administrators' would be).
+  const [row] = await db('risk_assessments').where({ entity_id: client.id }).select()
+  await db('risk_assessments').insert({ ...row, id: undefined, entity_id: hidden.id, classification: 'high' })
+  const due = String(
+    (
+      await db('risk_assessments')
+        .where({ entity_id: client.id })
+        .first(db.raw(`to_char(review_due_on, 'YYYY-MM-DD') AS d`))
+    ).d,
+  )
+  const list = visibleText((await (await as(reader)).get('/entities')).body)
+  t.match(list, `Harbour Trust Non-individual Prospect Medium review by ${due}`)
+  t.match(list, 'Hidden Holdings No access', 'a client without access shows its name only')
+  t.notMatch(list, 'High review by', 'and not its classification')
+})
