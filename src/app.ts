@@ -28,7 +28,7 @@ import security, { frameworkErrorHandler } from './plugins/external/security.js'
 import session from './plugins/external/session.js'
 import views from './plugins/external/views.js'
 import recycleBinRoutes from './recycle-bin/routes.js'
-import riskRoutes from './risk/routes.js'
+import riskRoutes, { riskSettingsRoutes } from './risk/routes.js'
 import serviceRoutes from './services/routes.js'
 import sessionRoutes from './sessions/routes.js'
 import { type DocumentStorage, FileSystemStorage } from './storage/document-storage.js'
@@ -121,6 +121,7 @@ export async function buildApp({
   await app.register(clientPage)
   await app.register(entityRoutes)
   await app.register(riskRoutes)
+  await app.register(riskSettingsRoutes)
   await app.register(serviceRoutes)
   await app.register(documentRoutes)
   await app.register(recycleBinRoutes)

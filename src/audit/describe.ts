@@ -1,5 +1,6 @@
 import { isPermissionKey, permissionLabel } from '../access/permissions.js'
 import { countryName, deliveryChannelLabel, ENTITY_KINDS, statusLabel, volumeBandLabel } from '../entities/reference.js'
+import { PILLAR_LABELS, PILLARS, type Pillar } from '../risk/evaluate.js'
 
 /**
  * The audit trail in words (issue 12, defect 4): each entry as a sentence a compliance officer can put in
@@ -62,6 +63,8 @@ const ACTIONS: Record<string, ActionWords> = {
   'service.risk_changed': { label: 'Service risk changed', did: (t) => `changed the risk level of ${t}` },
   'risk.assessed': { label: 'Risk assessment saved', did: (t) => `saved the recommended risk assessment of ${t}` },
   'risk.overridden': { label: 'Risk assessment overridden', did: (t) => `overrode the risk assessment of ${t}` },
+  'risk.draft_saved': { label: 'Risk rule set draft saved', did: () => 'saved the draft risk rule set' },
+  'risk.published': { label: 'Risk rule set published', did: () => 'published the risk rule set' },
   'settings.client_access_changed': {
     label: 'Client access settings changed',
     did: () => 'changed the client access settings',
@@ -99,6 +102,11 @@ const FIELDS: Record<string, string> = {
   override_expires_on: 'Override ends',
   rule_set_version: 'Rule set version',
   review_due_on: 'Next review',
+  aggregation: 'Overall score',
+  thresholds: 'Thresholds',
+  weights: 'Weights',
+  base: 'Base scores',
+  rules: 'Rules',
   email: 'Email address',
   granted: 'Permissions',
   share_all_clients: 'Share all clients',
@@ -138,8 +146,25 @@ const SKIPPED = new Set([
 
 export type UserNames = ReadonlyMap<string, string>
 
+/** A rule set's parts (src/risk/) in words: weights and base scores by pillar, thresholds, how many rules. */
+function ruleSetWords(key: string, value: unknown): string | undefined {
+  if (key === 'rules' && Array.isArray(value)) return `${value.length} ${value.length === 1 ? 'rule' : 'rules'}`
+  if ((key === 'weights' || key === 'base') && value && typeof value === 'object')
+    return PILLARS.filter((p) => p in value)
+      .map((p) => `${PILLAR_LABELS[p]} ${(value as Record<Pillar, unknown>)[p]}`)
+      .join(', ')
+  if (key === 'thresholds' && value && typeof value === 'object') {
+    const t = value as { medium?: unknown; high?: unknown }
+    return `Medium from ${t.medium}, High from ${t.high}`
+  }
+  if (key === 'aggregation') return value === 'maximum' ? 'the highest pillar' : 'the weighted average'
+  return undefined
+}
+
 function words(key: string, value: unknown, names: UserNames): string {
   if (value === null || value === undefined || value === '') return 'empty'
+  const ruleSet = ruleSetWords(key, value)
+  if (ruleSet !== undefined) return ruleSet
   if (typeof value === 'boolean') {
     if (key === 'cash_intensive' || key === 'pep') return value ? 'yes' : 'no'
     return value ? 'on' : 'off'

@@ -201,37 +201,39 @@ export async function listEntities(
       : db('client_counts').where('company_id', p.companyId).select('live')
     const preceding = cursor ? fromCursor(matching.clone(), precedingOp).count('* as n') : undefined
 
-    return db
-      .withMaterialized('page', page)
-      .from(db.raw('page AS e'))
-      .crossJoin(db.raw('LATERAL (SELECT ? AS has_access OFFSET 0) AS acc', [revealing ? db.raw('true') : access]))
-      // The client's current risk assessment (its newest), for readers with access: one index probe a row.
-      .joinRaw(
-        `LEFT JOIN LATERAL (SELECT ra.classification, to_char(ra.review_due_on, 'YYYY-MM-DD') AS review_due_on
+    return (
+      db
+        .withMaterialized('page', page)
+        .from(db.raw('page AS e'))
+        .crossJoin(db.raw('LATERAL (SELECT ? AS has_access OFFSET 0) AS acc', [revealing ? db.raw('true') : access]))
+        // The client's current risk assessment (its newest), for readers with access: one index probe a row.
+        .joinRaw(
+          `LEFT JOIN LATERAL (SELECT ra.classification, to_char(ra.review_due_on, 'YYYY-MM-DD') AS review_due_on
            FROM risk_assessments ra WHERE ra.entity_id = e.id AND acc.has_access
            ORDER BY ra.created_at DESC, ra.id DESC LIMIT 1) AS risk ON true`,
-      )
-      .select(
-        'risk.classification',
-        'risk.review_due_on',
-        'e.id',
-        'e.name',
-        'acc.has_access',
-        'e.sort_key',
-        db.raw('CASE WHEN acc.has_access THEN e.kind END AS kind'),
-        db.raw('CASE WHEN acc.has_access THEN e.status END AS status'),
-        // One index lookup per listed row (a join would hash every user of the company).
-        db.raw(
-          'CASE WHEN acc.has_access THEN (SELECT o.name FROM users o WHERE o.id = e.owner_user_id) END AS owner_name',
-        ),
-        db.raw('CASE WHEN acc.has_access THEN e.updated_at END AS updated_at'),
-        db.raw('(?)::int AS total', [total]),
-        db.raw(preceding ? '(?)::int AS preceding' : '0 AS preceding', preceding ? [preceding] : []),
-      )
-      .orderBy([
-        { column: 'e.sort_key', order: direction },
-        { column: 'e.id', order: direction },
-      ])
+        )
+        .select(
+          'risk.classification',
+          'risk.review_due_on',
+          'e.id',
+          'e.name',
+          'acc.has_access',
+          'e.sort_key',
+          db.raw('CASE WHEN acc.has_access THEN e.kind END AS kind'),
+          db.raw('CASE WHEN acc.has_access THEN e.status END AS status'),
+          // One index lookup per listed row (a join would hash every user of the company).
+          db.raw(
+            'CASE WHEN acc.has_access THEN (SELECT o.name FROM users o WHERE o.id = e.owner_user_id) END AS owner_name',
+          ),
+          db.raw('CASE WHEN acc.has_access THEN e.updated_at END AS updated_at'),
+          db.raw('(?)::int AS total', [total]),
+          db.raw(preceding ? '(?)::int AS preceding' : '0 AS preceding', preceding ? [preceding] : []),
+        )
+        .orderBy([
+          { column: 'e.sort_key', order: direction },
+          { column: 'e.id', order: direction },
+        ])
+    )
   }
   // The plain list and a plain name search are hot reads (prepared and planned once, pipelined, their SQL
   // built once per shape): the best plan of each is the same for any values (the name order; the term's

@@ -14,10 +14,15 @@ import {
   PILLARS,
   type Pillar,
   type Recommendation,
+  type RuleSetDefinition,
 } from './evaluate.js'
-import { assessmentsOf, type OverrideInput, recommend, saveAssessment } from './service.js'
+import { draftOf, dryRun, publishDraft, saveDraft } from './rule-sets.js'
+import { assessmentsOf, currentRuleSet, type OverrideInput, recommend, saveAssessment } from './service.js'
 
 const RATIONALE_MAX = 4000
+const ADMIN = { access: { permission: 'system_administrator' } } as const
+const RULES_MAX = 200_000
+const DRAFT_FIELDS = ['aggregation', 'medium', 'high', ...PILLARS.flatMap((p) => [`weight_${p}`, `base_${p}`])] as const
 const OVERRIDE_FIELDS = ['classification', 'expires_on'] as const
 const CARRY_OUT = { permission: 'carry_out_risk_assessments', client: 'params.id' } as const
 const OVERRIDE = { permission: 'override_risk_assessments', client: 'params.id' } as const
@@ -152,6 +157,122 @@ export default async function riskRoutes(app: FastifyInstance) {
       const saved = await saveAssessment(app.db, requestActor(request), entity, input)
       reply.flash({ kind: 'success', text: `The override was saved: ${saved.classification} risk.` })
       return reply.redirect(`/entities/${entity.id}#risk`, 303)
+    },
+  )
+}
+
+/** The draft form's fields as text, from a rule set (to show) or from a post (as typed). */
+function draftValues(source: { definition?: RuleSetDefinition; body?: unknown }) {
+  const d = source.definition
+  if (d) {
+    return {
+      aggregation: d.aggregation,
+      medium: String(d.thresholds.medium),
+      high: String(d.thresholds.high),
+      ...Object.fromEntries(
+        PILLARS.flatMap((p) => [
+          [`weight_${p}`, String(d.weights[p])],
+          [`base_${p}`, String(d.base[p])],
+        ]),
+      ),
+      rules: JSON.stringify(d.rules, null, 2),
+    } as Record<string, string>
+  }
+  return Object.fromEntries([...DRAFT_FIELDS, 'rules'].map((f) => [f, text(source.body, f)])) as Record<string, string>
+}
+
+/** A rule set from the draft form, or the form's errors, each on its field. */
+function definitionFrom(values: Record<string, string>): RuleSetDefinition {
+  const errors = new FormErrors()
+  const int = (field: string, min: number, max: number, message: string) => {
+    const n = Number(values[field])
+    if (values[field] === '' || !Number.isInteger(n) || n < min || n > max) errors.add(field, message)
+    return n
+  }
+  let rules: unknown = []
+  try {
+    rules = JSON.parse(values.rules || '[]')
+  } catch (error) {
+    errors.add('rules', `Enter the rules as JSON: ${(error as Error).message}`)
+  }
+  const definition = {
+    aggregation: values.aggregation as RuleSetDefinition['aggregation'],
+    weights: Object.fromEntries(
+      PILLARS.map((p) => [p, int(`weight_${p}`, 0, 100, `Enter a weight from 0 to 100 for ${PILLAR_LABELS[p]}`)]),
+    ),
+    base: Object.fromEntries(
+      PILLARS.map((p) => [p, int(`base_${p}`, MIN_SCORE, MAX_SCORE, `Choose a base score for ${PILLAR_LABELS[p]}`)]),
+    ),
+    thresholds: {
+      medium: int('medium', MIN_SCORE, MAX_SCORE, 'Choose the score from which a client is Medium'),
+      high: int('high', MIN_SCORE, MAX_SCORE, 'Choose the score from which a client is High'),
+    },
+    rules,
+  } as RuleSetDefinition
+  if (values.aggregation !== 'weighted_average' && values.aggregation !== 'maximum')
+    errors.add('aggregation', 'Choose how the overall score is made')
+  RuleError.throwIf(errors)
+  return definition
+}
+
+export async function riskSettingsRoutes(app: FastifyInstance) {
+  const settingsPage = async (
+    request: FastifyRequest,
+    opts: { values?: Record<string, string>; errors?: FormErrors; run?: boolean } = {},
+  ) => {
+    const user = signedInUser(request)
+    const [published, draft] = await Promise.all([
+      currentRuleSet(app.db, user.companyId),
+      draftOf(app.db, user.companyId),
+    ])
+    const editing = draft?.definition ?? published.definition
+    return {
+      title: 'Risk rules',
+      published,
+      draft,
+      values: opts.values ?? draftValues({ definition: editing }),
+      errors: opts.errors ?? new FormErrors(),
+      run: opts.run && draft ? await dryRun(app.db, user, published.definition, draft.definition) : undefined,
+      pillars: PILLARS.map((p) => ({ key: p, label: PILLAR_LABELS[p] })),
+      scores: Array.from({ length: MAX_SCORE - MIN_SCORE + 1 }, (_, i) => String(MIN_SCORE + i)),
+      classifications: CLASSIFICATIONS,
+    }
+  }
+  const draftAgain: FormRerender = async (request, reply, errors) =>
+    reply.page('risk/settings', await settingsPage(request, { values: draftValues({ body: request.body }), errors }))
+
+  app.get('/settings/risk', { config: ADMIN }, async (request, reply) =>
+    reply.page('risk/settings', await settingsPage(request)),
+  )
+
+  app.get('/settings/risk/dry-run', { config: ADMIN }, async (request, reply) =>
+    reply.page('risk/settings', await settingsPage(request, { run: true })),
+  )
+
+  app.post(
+    '/settings/risk/draft',
+    {
+      config: { ...ADMIN, form: draftAgain },
+      schema: { body: formBody({ ...fields([...DRAFT_FIELDS], 20), rules: one(RULES_MAX) }) },
+    },
+    async (request, reply) => {
+      const definition = definitionFrom(draftValues({ body: request.body }))
+      await saveDraft(app.db, requestActor(request), definition)
+      reply.flash({ kind: 'success', text: 'The draft was saved. Run it on your clients before you publish it.' })
+      return reply.redirect('/settings/risk/dry-run#dry-run', 303)
+    },
+  )
+
+  app.post(
+    '/settings/risk/publish',
+    { config: { ...ADMIN, form: draftAgain }, schema: { body: formBody() } },
+    async (request, reply) => {
+      const version = await publishDraft(app.db, requestActor(request))
+      reply.flash({
+        kind: 'success',
+        text: `The draft is published as version ${version}. Saved assessments are unchanged.`,
+      })
+      return reply.redirect('/settings/risk', 303)
     },
   )
 }

@@ -23,18 +23,11 @@ export const REVIEW_YEARS: Record<Classification, number> = { high: 1, medium: 2
 const RISK_ORDER = ['none', 'low', 'medium', 'high'] as const
 
 /**
- * What the rules read of a client, as stored now: its fields and its services' risk levels. Country lists
- * are not yet kept (issue 13 continues): until they are, no country is on a list.
+ * What the rules read of a client: its fields and its services' risk levels. Country lists are not yet
+ * kept (issue 13 continues): until they are, no country is on a list.
  */
-export async function factsOf(db: Db | Knex.Transaction, companyId: string, entityId: string): Promise<RiskFacts> {
-  const [entity, services] = await Promise.all([
-    db('entities').where({ id: entityId, company_id: companyId }).first() as Promise<Entity & RiskColumns>,
-    db('entity_services as a')
-      .join('services as s', 's.id', 'a.service_id')
-      .where({ 'a.company_id': companyId, 'a.entity_id': entityId })
-      .pluck('s.risk_level') as Promise<string[]>,
-  ])
-  const risks = [...new Set(services)].sort()
+export function factsFrom(entity: Entity, serviceRisks: readonly string[]): RiskFacts {
+  const risks = [...new Set(serviceRisks)].sort()
   const highest = RISK_ORDER.reduce<(typeof RISK_ORDER)[number]>(
     (top, level) => (risks.includes(level) ? level : top),
     'none',
@@ -59,12 +52,16 @@ export async function factsOf(db: Db | Knex.Transaction, companyId: string, enti
   }
 }
 
-/** The client fields the rules read that the entity form does not show yet. */
-export interface RiskColumns {
-  delivery_channel: RiskFacts['delivery_channel']
-  volume_band: RiskFacts['volume_band']
-  cash_intensive: boolean
-  pep: boolean
+/** A client's facts as stored now. */
+export async function factsOf(db: Db | Knex.Transaction, companyId: string, entityId: string): Promise<RiskFacts> {
+  const [entity, services] = await Promise.all([
+    db('entities').where({ id: entityId, company_id: companyId }).first() as Promise<Entity>,
+    db('entity_services as a')
+      .join('services as s', 's.id', 'a.service_id')
+      .where({ 'a.company_id': companyId, 'a.entity_id': entityId })
+      .pluck('s.risk_level') as Promise<string[]>,
+  ])
+  return factsFrom(entity, services)
 }
 
 export interface PublishedRuleSet {

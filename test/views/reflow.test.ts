@@ -52,6 +52,8 @@ if (suite) {
       '/settings/client-access',
       `/settings/groups/${group.id}`,
       '/settings/services',
+      '/settings/risk',
+      '/settings/risk/dry-run',
       '/settings/audit',
       '/settings/outgoing-email',
       '/settings/jobs',

@@ -45,6 +45,7 @@ export const NAVIGATION: NavItem[] = [
     also: ['/settings/groups'],
   },
   { href: '/settings/services', label: 'Services', needs: 'system_administrator', section: 'Settings' },
+  { href: '/settings/risk', label: 'Risk rules', needs: 'system_administrator', section: 'Settings' },
   { href: '/settings/audit', label: 'Audit trail', needs: 'system_administrator', section: 'Settings' },
   { href: '/settings/outgoing-email', label: 'Outgoing email', needs: 'system_administrator', section: 'Settings' },
   { href: '/settings/jobs', label: 'Background jobs', needs: 'system_administrator', section: 'Settings' },
