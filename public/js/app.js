@@ -14,6 +14,14 @@
   }
   document.addEventListener('DOMContentLoaded', () => focusErrorSummary(document))
 
+  // Back twice quickly: htmx fetches each page it restores from the server and swaps each answer as it comes,
+  // so an older answer that came last would show another address's page. Only the newest restore may swap.
+  let restoring = null
+  document.addEventListener('htmx:historyCacheMiss', (event) => {
+    if (restoring && restoring !== event.detail.xhr) restoring.abort()
+    restoring = event.detail.xhr
+  })
+
   // Dialogs: content swapped into #modal that holds <dialog data-modal> opens as a native modal dialog;
   // closing it empties #modal and gives focus back to the control that opened it.
   let opener = null

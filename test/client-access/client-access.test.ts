@@ -109,12 +109,12 @@ t.test(
     const list = await a.get('/entities')
     const text = visibleText(list.body)
     t.match(text, 'Secret Holdings Ltd No access Sharing options')
-    t.match(list.body, /<tr class="no-access">[\s\S]*?<td colspan="4"><span class="visually-hidden">Not shown/)
+    t.match(list.body, /<tr class="no-access">[\s\S]*?<td colspan="5"><span class="visually-hidden">Not shown/)
     const row = /<tr class="no-access">[\s\S]*?<\/tr>/.exec(list.body)?.[0] ?? ''
     t.notMatch(row, 'Owen Owner', 'no owner')
     t.notMatch(row, 'Serviced client', 'no status')
     t.notMatch(row, /\d{4}-\d{2}-\d{2}/, 'no dates')
-    t.match(text, 'Open Bakery Ltd Non-individual Prospect Owen Owner')
+    t.match(text, 'Open Bakery Ltd Non-individual Prospect Not assessed Owen Owner')
     t.notMatch(
       visibleText((await a.get('/entities?status=serviced_client')).body),
       'Secret Holdings',

@@ -2,7 +2,7 @@
  * Back and reload after htmx swaps (issue 12, defect 1): htmx restores a pushed URL that is not in its cache
  * with a request marked HX-History-Restore-Request, and swaps the answer into the whole body. Every GET page
  * must answer it with the full page (header, navigation, Sign out), never the fragment an ordinary htmx
- * request to the same URL gets.
+ * request to the same URL gets. (public/js/app.js lets only the newest of such requests swap.)
  */
 import t from 'tap'
 import { anEntity } from '../helpers/entities.js'
