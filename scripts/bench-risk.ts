@@ -34,7 +34,11 @@ await db.raw(
 )
 const services = await db('services')
   .insert(
-    (['low', 'medium', 'high'] as const).map((risk, i) => ({ company_id: company.id, name: `Service ${i}`, risk_level: risk })),
+    (['low', 'medium', 'high'] as const).map((risk, i) => ({
+      company_id: company.id,
+      name: `Service ${i}`,
+      risk_level: risk,
+    })),
   )
   .returning('id')
 await db.raw(
@@ -61,7 +65,9 @@ for (let run = 1; run <= RUNS; run++) {
   const started = performance.now()
   last = await dryRun(db, user, published, draft)
   seconds.push((performance.now() - started) / 1000)
-  process.stderr.write(`run ${run}: ${(seconds.at(-1) as number).toFixed(2)} s, ${last.clients} clients, ${last.changed} change\n`)
+  process.stderr.write(
+    `run ${run}: ${(seconds.at(-1) as number).toFixed(2)} s, ${last.clients} clients, ${last.changed} change\n`,
+  )
 }
 const median = [...seconds].sort((a, b) => a - b)[Math.floor(seconds.length / 2)] as number
 console.log(
