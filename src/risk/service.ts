@@ -52,16 +52,33 @@ export function factsFrom(entity: Entity, serviceRisks: readonly string[]): Risk
   }
 }
 
+/** The risk levels of a client's services. */
+function serviceRisksOf(db: Db | Knex.Transaction, companyId: string, entityId: string): Promise<string[]> {
+  return db('entity_services as a')
+    .join('services as s', 's.id', 'a.service_id')
+    .where({ 'a.company_id': companyId, 'a.entity_id': entityId })
+    .pluck('s.risk_level')
+}
+
 /** A client's facts as stored now. */
 export async function factsOf(db: Db | Knex.Transaction, companyId: string, entityId: string): Promise<RiskFacts> {
-  const [entity, services] = await Promise.all([
+  const [entity, risks] = await Promise.all([
     db('entities').where({ id: entityId, company_id: companyId }).first() as Promise<Entity>,
-    db('entity_services as a')
-      .join('services as s', 's.id', 'a.service_id')
-      .where({ 'a.company_id': companyId, 'a.entity_id': entityId })
-      .pluck('s.risk_level') as Promise<string[]>,
+    serviceRisksOf(db, companyId, entityId),
   ])
-  return factsFrom(entity, services)
+  return factsFrom(entity, risks)
+}
+
+/** Published rule sets never change: each is checked once per process, by id (a few hundred kept). */
+const checked = new Map<string, RuleSetDefinition>()
+function checkedOnce(id: string, stored: unknown): RuleSetDefinition {
+  let definition = checked.get(id)
+  if (!definition) {
+    definition = ruleSetFrom(stored)
+    if (checked.size >= 500) checked.clear()
+    checked.set(id, definition)
+  }
+  return definition
 }
 
 export interface PublishedRuleSet {
@@ -94,7 +111,7 @@ export async function currentRuleSet(db: Db | Knex.Transaction, companyId: strin
       .ignore()
     row = await latest()
   }
-  return { id: row.id, version: row.version, definition: ruleSetFrom(row.definition) }
+  return { id: row.id, version: row.version, definition: checkedOnce(row.id, row.definition) }
 }
 
 /** What is saved of an assessment: each pillar's score, the overall score, the classification. */
@@ -154,11 +171,13 @@ export async function assessmentsOf(db: Db, companyId: string, entityId: string)
 }
 
 /** The recommendation for a client now: its facts, under the company's current rule set. */
+/** The recommendation for a client (as the client page loaded it) under the company's current rule set. */
 export async function recommend(db: Db, entity: Entity) {
-  const [ruleSet, facts] = await Promise.all([
+  const [ruleSet, risks] = await Promise.all([
     currentRuleSet(db, entity.company_id),
-    factsOf(db, entity.company_id, entity.id),
+    serviceRisksOf(db, entity.company_id, entity.id),
   ])
+  const facts = factsFrom(entity, risks)
   return { ruleSet, facts, recommendation: evaluate(ruleSet.definition, facts) }
 }
 
