@@ -1,3 +1,4 @@
+import type { Knex } from 'knex'
 import { accessibleClientsPredicate } from '../access/client-access.js'
 import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
@@ -20,11 +21,12 @@ export interface Draft {
   created_at: Date
 }
 
+/** The company's draft row (the rule set without a version), to read or change. */
+const draftRow = (db: Db | Knex.Transaction, companyId: string) =>
+  db('risk_rule_sets').where({ company_id: companyId }).whereNull('version')
+
 export async function draftOf(db: Db, companyId: string): Promise<Draft | undefined> {
-  return db('risk_rule_sets')
-    .where({ company_id: companyId })
-    .whereNull('version')
-    .first('id', 'definition', 'created_at')
+  return draftRow(db, companyId).first('id', 'definition', 'created_at')
 }
 
 /** Saves the company's draft (made from the published version when there is none), if it is a valid rule set. */
@@ -34,15 +36,12 @@ export async function saveDraft(db: Db, actor: EntityActor, definition: unknown)
   const companyId = actor.user.companyId
   await db.transaction(async (trx) => {
     // The audit row's "before" is the draft as stored, read under its lock.
-    const before = await trx('risk_rule_sets')
-      .where({ company_id: companyId })
-      .whereNull('version')
-      .forUpdate()
-      .first('definition')
-    const updated = await trx('risk_rule_sets')
-      .where({ company_id: companyId })
-      .whereNull('version')
-      .update({ definition: JSON.stringify(definition), created_by: actor.user.id, created_at: trx.fn.now() })
+    const before = await draftRow(trx, companyId).forUpdate().first('definition')
+    const updated = await draftRow(trx, companyId).update({
+      definition: JSON.stringify(definition),
+      created_by: actor.user.id,
+      created_at: trx.fn.now(),
+    })
     // The one-draft index decides between two first saves at once: the second updates what the first made.
     if (updated === 0) {
       const inserted = await trx('risk_rule_sets')
@@ -51,10 +50,7 @@ export async function saveDraft(db: Db, actor: EntityActor, definition: unknown)
         .ignore()
         .returning('id')
       if (inserted.length === 0)
-        await trx('risk_rule_sets')
-          .where({ company_id: companyId })
-          .whereNull('version')
-          .update({ definition: JSON.stringify(definition), created_by: actor.user.id })
+        await draftRow(trx, companyId).update({ definition: JSON.stringify(definition), created_by: actor.user.id })
     }
     // Before: the draft as it was, or the published version a new draft starts from.
     const was = before?.definition ?? (await currentRuleSet(trx, companyId)).definition
@@ -66,11 +62,7 @@ export async function saveDraft(db: Db, actor: EntityActor, definition: unknown)
 export async function publishDraft(db: Db, actor: EntityActor): Promise<number> {
   const companyId = actor.user.companyId
   return db.transaction(async (trx) => {
-    const draft = await trx('risk_rule_sets')
-      .where({ company_id: companyId })
-      .whereNull('version')
-      .forUpdate()
-      .first('id')
+    const draft = await draftRow(trx, companyId).forUpdate().first('id')
     if (!draft) throw new RuleError('draft', 'There is no draft to publish: it may just have been published')
     await currentRuleSet(trx, companyId) // version 1 exists before version 2
     const latest = await trx('risk_rule_sets').where({ company_id: companyId }).max('version as max').first()
