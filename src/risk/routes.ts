@@ -17,9 +17,11 @@ import {
   type RuleSetDefinition,
 } from './evaluate.js'
 import { draftOf, dryRun, publishDraft, saveDraft } from './rule-sets.js'
-import { assessmentsOf, currentRuleSet, type OverrideInput, recommend, saveAssessment } from './service.js'
+import { assessmentsOf, currentRuleSet, type OverrideInput, recommend, resultOf, saveAssessment } from './service.js'
 
 const RATIONALE_MAX = 4000
+/** The scores a select offers, 1 to 9, as text. */
+const SCORE_CHOICES = Array.from({ length: MAX_SCORE - MIN_SCORE + 1 }, (_, i) => String(MIN_SCORE + i))
 const ADMIN = { access: { permission: 'system_administrator' } } as const
 const RULES_MAX = 200_000
 const DRAFT_FIELDS = ['aggregation', 'medium', 'high', ...PILLARS.flatMap((p) => [`weight_${p}`, `base_${p}`])] as const
@@ -62,10 +64,7 @@ export default async function riskRoutes(app: FastifyInstance) {
         recommend(app.db, entity),
         assessmentsOf(app.db, entity.company_id, entity.id),
       ])
-      const recommended = {
-        pillars: Object.fromEntries(PILLARS.map((p) => [p, recommendation.pillars[p].score])) as Record<Pillar, number>,
-        classification: recommendation.classification,
-      }
+      const recommended = resultOf(recommendation)
       const current = assessments[0]
       const today = new Date().toISOString().slice(0, 10)
       return {
@@ -81,7 +80,7 @@ export default async function riskRoutes(app: FastifyInstance) {
         history: assessments,
         pillars: PILLARS.map((p) => ({ key: p, label: PILLAR_LABELS[p] })),
         forcedHighWords: FORCED_HIGH_WORDS,
-        scores: Array.from({ length: MAX_SCORE - MIN_SCORE + 1 }, (_, i) => String(MIN_SCORE + i)),
+        scores: SCORE_CHOICES,
         classifications: CLASSIFICATIONS,
         values: user.permissions.has('override_risk_assessments') ? overrideValues(request, recommended) : undefined,
       }
@@ -234,7 +233,7 @@ export async function riskSettingsRoutes(app: FastifyInstance) {
       errors: opts.errors ?? new FormErrors(),
       run: opts.run && draft ? await dryRun(app.db, user, published.definition, draft.definition) : undefined,
       pillars: PILLARS.map((p) => ({ key: p, label: PILLAR_LABELS[p] })),
-      scores: Array.from({ length: MAX_SCORE - MIN_SCORE + 1 }, (_, i) => String(MIN_SCORE + i)),
+      scores: SCORE_CHOICES,
       classifications: CLASSIFICATIONS,
     }
   }
