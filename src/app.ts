@@ -28,6 +28,7 @@ import security, { frameworkErrorHandler } from './plugins/external/security.js'
 import session from './plugins/external/session.js'
 import views from './plugins/external/views.js'
 import recycleBinRoutes from './recycle-bin/routes.js'
+import countryListRoutes from './risk/country-list-routes.js'
 import riskRoutes, { riskSettingsRoutes } from './risk/routes.js'
 import serviceRoutes from './services/routes.js'
 import sessionRoutes from './sessions/routes.js'
@@ -122,6 +123,7 @@ export async function buildApp({
   await app.register(entityRoutes)
   await app.register(riskRoutes)
   await app.register(riskSettingsRoutes)
+  await app.register(countryListRoutes)
   await app.register(serviceRoutes)
   await app.register(documentRoutes)
   await app.register(recycleBinRoutes)

@@ -19,10 +19,33 @@ export interface EntityListFilters {
   kind: EntityKind | ''
   status: EntityStatus | ''
   owner: string
-  sort: 'name' | 'changed'
+  /** The current risk classification ('none': not assessed), the review day, an out-of-date assessment. */
+  risk: RiskFilter | ''
+  review: ReviewFilter | ''
+  outOfDate: boolean
+  sort: EntitySort
   /** Keyset cursors: the page after / before this position. */
   after?: Cursor
   before?: Cursor
+}
+
+export const ENTITY_SORTS = ['name', 'changed', 'review', 'risk'] as const
+export type EntitySort = (typeof ENTITY_SORTS)[number]
+export const RISK_FILTERS = ['high', 'medium', 'low', 'none'] as const
+export type RiskFilter = (typeof RISK_FILTERS)[number]
+export const REVIEW_FILTERS = ['overdue', 'within_90_days'] as const
+export type ReviewFilter = (typeof REVIEW_FILTERS)[number]
+
+/**
+ * Each order's key: text compared in the database's collation (its name, lower-cased, breaks ties within
+ * a review day or a classification), or the last change's time. Review: soonest first, unassessed last;
+ * risk: High, Medium, Low, then unassessed.
+ */
+const SORT_KEYS: Record<EntitySort, string> = {
+  name: 'lower(e.name)',
+  changed: 'e.updated_at',
+  review: `coalesce(to_char(er.review_due_on, 'YYYY-MM-DD'), '9999-12-31') || ' ' || lower(e.name)`,
+  risk: `(CASE er.classification WHEN 'high' THEN '1' WHEN 'medium' THEN '2' WHEN 'low' THEN '3' ELSE '4' END) || ' ' || lower(e.name)`,
 }
 
 export interface Cursor {
@@ -79,9 +102,13 @@ export interface EntityListRow {
   owner_name: string
   updated_at: Date
   sort_key: string
-  /** The current risk assessment's classification and next review, when the reader has access and there is one. */
+  /**
+   * The client's risk state, when the reader has access and it was assessed: the classification that
+   * applies, the next review, and whether the rules recommend something else now.
+   */
   classification: 'low' | 'medium' | 'high' | null
   review_due_on: string | null
+  out_of_date: boolean | null
   /** The same on every row: the list's count (see ListRange) and the count of rows before the cursor. */
   total: number | null
   preceding: number
@@ -100,13 +127,16 @@ export async function listEntities(
   f: EntityListFilters,
 ): Promise<{ rows: EntityListRow[]; hasBefore: boolean; hasAfter: boolean; range: ListRange }> {
   const byName = f.sort === 'name'
-  // Ascending by name; by last change, newest first. "Before" pages are read backwards, then reversed.
-  const ascending = byName !== Boolean(f.before)
+  // A key compared as text (every order but the last change's time).
+  const textKey = f.sort !== 'changed'
+  // By last change, newest first; the others ascending. "Before" pages are read backwards, then reversed.
+  const ascending = textKey !== Boolean(f.before)
   const direction = ascending ? 'asc' : 'desc'
-  const sortExpr = byName ? 'lower(e.name)' : 'e.updated_at'
+  const sortExpr = SORT_KEYS[f.sort]
+  const byRisk = Boolean(f.risk || f.review || f.outOfDate || f.sort === 'review' || f.sort === 'risk')
   // Only names are listed for clients without access, so unless a filter or sort would reveal more, the
   // page is read by index first and the access rule evaluated for its 51 rows only.
-  const revealing = Boolean(f.kind || f.status || f.owner || !byName)
+  const revealing = Boolean(f.kind || f.status || f.owner || byRisk || !byName)
   const cursor = f.before ?? f.after
   // The whole list's count is kept (client_counts); a search's or a filter's is counted, up to a limit.
   const countLimited = Boolean(f.q || revealing)
@@ -126,12 +156,14 @@ export async function listEntities(
     kind: f.kind || undefined,
     status: f.status || undefined,
     owner: f.owner || undefined,
-    cursorKey: cursor ? (byName ? cursor.key : `${cursor.key}Z`) : undefined,
+    risk: f.risk || undefined,
+    review: f.review || undefined,
+    cursorKey: cursor ? (textKey ? cursor.key : `${cursor.key}Z`) : undefined,
     cursorId: cursor?.id,
   }
   const build = (p: typeof params) => {
     const access = hasAccessSql(db, { ...user, id: p.userId })
-    const op = (byName ? !f.before : Boolean(f.before)) ? '>' : '<'
+    const op = (textKey ? !f.before : Boolean(f.before)) ? '>' : '<'
     // The rows before the cursor in list order: for a page before it, those the page is read from (the
     // page's own rows among them); for a page after it, the others, and the cursor's row.
     const precedingOp = f.before ? op : op === '>' ? '<=' : '>='
@@ -164,10 +196,17 @@ export async function listEntities(
       if (f.kind) matching.where('e.kind', p.kind as string)
       if (f.status) matching.where('e.status', p.status as string)
       if (f.owner) matching.where('e.owner_user_id', p.owner as string)
+      // The client's risk state (entity_risk, one row per assessed client).
+      if (byRisk) matching.leftJoin('entity_risk as er', 'er.entity_id', 'e.id')
+      if (f.risk === 'none') matching.whereNull('er.entity_id')
+      else if (f.risk) matching.where('er.classification', p.risk as string)
+      if (f.review === 'overdue') matching.whereRaw(`er.review_due_on < (now() AT TIME ZONE 'UTC')::date`)
+      else if (f.review) matching.whereRaw(`er.review_due_on <= (now() AT TIME ZONE 'UTC')::date + 90`)
+      if (f.outOfDate) matching.where('er.out_of_date', true)
       key = sortExpr
       id = 'e.id'
     }
-    const cursorValue = () => (byName ? p.cursorKey : db.raw('?::timestamptz', [p.cursorKey as string]))
+    const cursorValue = () => (textKey ? p.cursorKey : db.raw('?::timestamptz', [p.cursorKey as string]))
     const fromCursor = (q: Knex.QueryBuilder, comparison: string) =>
       q.whereRaw(`(${key}, ${id}) ${comparison} (?, ?)`, [cursorValue() as string, p.cursorId as string])
 
@@ -187,8 +226,8 @@ export async function listEntities(
         .select('e.id', 'e.name', 'e.kind', 'e.status', 'e.owner_user_id', 'e.updated_at')
         .select(
           db.raw(
-            byName
-              ? 'lower(e.name) AS sort_key'
+            textKey
+              ? `${sortExpr} AS sort_key`
               : `to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS sort_key`,
           ),
         )
@@ -206,15 +245,12 @@ export async function listEntities(
         .withMaterialized('page', page)
         .from(db.raw('page AS e'))
         .crossJoin(db.raw('LATERAL (SELECT ? AS has_access OFFSET 0) AS acc', [revealing ? db.raw('true') : access]))
-        // The client's current risk assessment (its newest), for readers with access: one index probe a row.
-        .joinRaw(
-          `LEFT JOIN LATERAL (SELECT ra.classification, to_char(ra.review_due_on, 'YYYY-MM-DD') AS review_due_on
-           FROM risk_assessments ra WHERE ra.entity_id = e.id AND acc.has_access
-           ORDER BY ra.created_at DESC, ra.id DESC LIMIT 1) AS risk ON true`,
-        )
+        // The client's risk state, for readers with access: one index probe a row.
+        .joinRaw('LEFT JOIN entity_risk AS risk ON risk.entity_id = e.id AND acc.has_access')
         .select(
           'risk.classification',
-          'risk.review_due_on',
+          db.raw(`to_char(risk.review_due_on, 'YYYY-MM-DD') AS review_due_on`),
+          'risk.out_of_date',
           'e.id',
           'e.name',
           'acc.has_access',

@@ -6,17 +6,21 @@ import { FormErrors, text } from '../forms/form-errors.js'
 import { isolate } from '../forms/names.js'
 import type { FormRerender } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
-import { isUuid, signedInUser, withQuery } from '../http/params.js'
+import { isUuid, oneOf, signedInUser, withQuery } from '../http/params.js'
 import { fields, formBody, MAX_PARAM, query } from '../http/schemas.js'
 import { htmxTarget } from '../plugins/app/render.js'
+import { recheckIfWaiting } from '../risk/risk-state.js'
 import { clientReference } from './page.js'
 import {
   activeUsersOf,
   decodeCursor,
+  ENTITY_SORTS,
   type Entity,
   type EntityListFilters,
   encodeCursor,
   listEntities,
+  REVIEW_FILTERS,
+  RISK_FILTERS,
 } from './queries.js'
 import { isKind, isStatus } from './reference.js'
 import {
@@ -42,28 +46,41 @@ export default async function entityRoutes(app: FastifyInstance) {
     '/entities',
     {
       config: { access: { permission: 'read_data' } },
-      schema: { querystring: query(fields(['q', 'kind', 'status', 'owner', 'sort', 'after', 'before'], MAX_PARAM)) },
+      schema: {
+        querystring: query(
+          fields(['q', 'kind', 'status', 'owner', 'risk', 'review', 'stale', 'sort', 'after', 'before'], MAX_PARAM),
+        ),
+      },
     },
     async (request, reply) => {
       const user = signedInUser(request)
       const q = request.query
-      const sort = q.sort === 'changed' ? 'changed' : 'name'
+      const sort = oneOf(ENTITY_SORTS, q.sort) ?? 'name'
       const filters: EntityListFilters = {
         q: (q.q ?? '').trim().slice(0, 200),
         kind: isKind(q.kind) ? q.kind : '',
         status: isStatus(q.status) ? q.status : '',
         owner: isUuid(q.owner) ? q.owner : '',
+        risk: oneOf(RISK_FILTERS, q.risk) ?? '',
+        review: oneOf(REVIEW_FILTERS, q.review) ?? '',
+        outOfDate: q.stale === '1',
         sort,
         after: decodeCursor(q.after, sort),
         before: decodeCursor(q.before, sort),
       }
+      // The risk column and filters read each client's risk state: clients marked for a recheck (a change
+      // since) are rechecked first, up to a batch; beyond it the list says some wait for the job.
+      const recheck = await recheckIfWaiting(app.db, user.companyId)
       const { rows, hasBefore, hasAfter, range } = await listEntities(app.db, user, filters)
       const base = {
         q: filters.q,
         kind: filters.kind,
         status: filters.status,
         owner: filters.owner,
-        sort: filters.sort === 'name' ? undefined : 'changed',
+        risk: filters.risk,
+        review: filters.review,
+        stale: filters.outOfDate ? '1' : undefined,
+        sort: filters.sort === 'name' ? undefined : filters.sort,
       }
       const first = rows[0]
       const last = rows.at(-1)
@@ -78,10 +95,13 @@ export default async function entityRoutes(app: FastifyInstance) {
             : undefined,
         rows,
         range,
+        riskWaiting: recheck.waiting,
         // The column headers sort the list (from its first page), as "Sort by" does.
         sortUrls: {
           name: withQuery('/entities', { ...base, sort: undefined }, {}),
           changed: withQuery('/entities', base, { sort: 'changed' }),
+          risk: withQuery('/entities', base, { sort: 'risk' }),
+          review: withQuery('/entities', base, { sort: 'review' }),
         },
         ...clientReference,
         prevUrl:

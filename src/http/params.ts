@@ -73,3 +73,8 @@ export class NotFoundError extends Error {
     super(what)
   }
 }
+
+/** `value` when it is one of `choices` (a query parameter that must name one of a list), else undefined. */
+export function oneOf<T extends string>(choices: readonly T[], value: unknown): T | undefined {
+  return (choices as readonly unknown[]).includes(value) ? (value as T) : undefined
+}

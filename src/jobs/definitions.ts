@@ -5,6 +5,7 @@ import type { Db } from '../db/knex.js'
 import { flushStorageDeletions } from '../documents/service.js'
 import { deleteExpiredSessions } from '../identity/session-store.js'
 import { deleteOldFormClaims } from '../plugins/app/form-once.js'
+import { recheckAll } from '../risk/risk-state.js'
 import type { DocumentStorage } from '../storage/document-storage.js'
 
 /** What a job gets to work with: the app's database, configuration, storage and mail delivery. */
@@ -103,6 +104,18 @@ export const JOBS: readonly JobDefinition[] = [
     retryDelaySeconds: 60,
     expireInSeconds: 300,
     run: async (context) => ({ deleted: await deleteOldFormClaims(context.db) }),
+  },
+  {
+    name: 'risk.recheck',
+    title: 'Risk assessment recheck',
+    // Clients whose data, services, rule set or country lists changed, or whose override ended: is the
+    // saved assessment still what the rules recommend, and which classification applies now.
+    cron: '* * * * *',
+    sendOnStart: true,
+    retryLimit: 3,
+    retryDelaySeconds: 30,
+    expireInSeconds: 600,
+    run: async (context) => recheckAll(context.db, context.signal),
   },
   {
     name: 'storage.sweep',

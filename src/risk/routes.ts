@@ -1,10 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { clientOf } from '../access/client-context.js'
 import { FormErrors, text } from '../forms/form-errors.js'
+import { isolate } from '../forms/names.js'
 import { type FormRerender, RuleError } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
-import { isCalendarDate, signedInUser } from '../http/params.js'
-import { fields, formBody, one } from '../http/schemas.js'
+import { isCalendarDate, NotFoundError, signedInUser } from '../http/params.js'
+import { fields, formBody, one, query } from '../http/schemas.js'
+import { comparison, countriesOnLists, FORCED_HIGH_WORDS } from './compare.js'
+import { COUNTRY_LIST_KEYS, COUNTRY_LIST_NAMES } from './country-lists.js'
 import {
   CLASSIFICATIONS,
   type Classification,
@@ -13,11 +16,19 @@ import {
   PILLAR_LABELS,
   PILLARS,
   type Pillar,
-  type Recommendation,
   type RuleSetDefinition,
 } from './evaluate.js'
+import { sameRecommendation, todayUtc } from './risk-state.js'
 import { draftOf, dryRun, publishDraft, saveDraft } from './rule-sets.js'
-import { assessmentsOf, currentRuleSet, type OverrideInput, recommend, resultOf, saveAssessment } from './service.js'
+import {
+  assessmentsOf,
+  currentRuleSet,
+  type OverrideInput,
+  recommend,
+  resultOf,
+  type SavedAssessment,
+  saveAssessment,
+} from './service.js'
 
 const RATIONALE_MAX = 4000
 /** The scores a select offers, 1 to 9, as text. */
@@ -28,11 +39,6 @@ const DRAFT_FIELDS = ['aggregation', 'medium', 'high', ...PILLARS.flatMap((p) =>
 const OVERRIDE_FIELDS = ['classification', 'expires_on'] as const
 const CARRY_OUT = { permission: 'carry_out_risk_assessments', client: 'params.id' } as const
 const OVERRIDE = { permission: 'override_risk_assessments', client: 'params.id' } as const
-const FORCED_HIGH_WORDS = {
-  sanctions_match: 'A confirmed sanctions match',
-  pep: 'A politically exposed person',
-  high_risk_country: 'A country of the client is a high-risk third country',
-} as const
 
 /** The override form as typed (after a refusal) or as recommended (at first). */
 function overrideValues(
@@ -48,11 +54,6 @@ function overrideValues(
   }
 }
 
-/** Whether two recommendations give every pillar the same score and the same classification. */
-function sameRecommendation(a: Recommendation, b: Recommendation): boolean {
-  return a.classification === b.classification && PILLARS.every((p) => a.pillars[p].score === b.pillars[p].score)
-}
-
 export default async function riskRoutes(app: FastifyInstance) {
   app.addClientSection({
     id: 'risk',
@@ -60,13 +61,13 @@ export default async function riskRoutes(app: FastifyInstance) {
     template: '/risk/_client-section',
     async load(request, { entity }) {
       const user = signedInUser(request)
-      const [{ ruleSet, recommendation }, assessments] = await Promise.all([
+      const [{ ruleSet, lists, facts, recommendation }, assessments] = await Promise.all([
         recommend(app.db, entity),
         assessmentsOf(app.db, entity.company_id, entity.id),
       ])
       const recommended = resultOf(recommendation)
       const current = assessments[0]
-      const today = new Date().toISOString().slice(0, 10)
+      const today = todayUtc()
       return {
         // The rules recommend something else now than when the current assessment was saved.
         outOfDate: current ? !sameRecommendation(current.recommendation, recommendation) : false,
@@ -75,6 +76,12 @@ export default async function riskRoutes(app: FastifyInstance) {
           current?.overridden && current.override_expires_on && current.override_expires_on < today,
         ),
         ruleSetVersion: ruleSet.version,
+        listVersions: COUNTRY_LIST_KEYS.map((k) => ({
+          name: COUNTRY_LIST_NAMES[k],
+          version: lists.versions[k],
+          as_at: lists.lists[k].as_at,
+        })),
+        countriesOnLists: countriesOnLists(facts),
         recommendation,
         current,
         history: assessments,
@@ -86,6 +93,36 @@ export default async function riskRoutes(app: FastifyInstance) {
       }
     },
   })
+
+  // Two of the client's saved assessments side by side (the current and the one before, unless chosen).
+  app.get<{ Params: { id: string }; Querystring: { a?: string; b?: string } }>(
+    '/entities/:id/risk/compare',
+    {
+      config: { access: { permission: 'read_data', client: 'params.id' } },
+      schema: { querystring: query(fields(['a', 'b'], 100)) },
+    },
+    async (request, reply) => {
+      const entity = clientOf(request).entity
+      const history = await assessmentsOf(app.db, entity.company_id, entity.id)
+      const pick = (id: string | undefined, fallback: SavedAssessment | undefined) => {
+        if (id === undefined || id === '') return fallback
+        const found = history.find((h) => h.id === id)
+        if (!found) throw new NotFoundError('risk assessment')
+        return found
+      }
+      const earlier = pick(request.query.a, history[1])
+      const later = pick(request.query.b, history[0])
+      if (!earlier || !later) throw new NotFoundError('second risk assessment')
+      return reply.page('risk/compare', {
+        title: `Compare risk assessments: ${isolate(entity.name)}`,
+        entity,
+        history,
+        earlier,
+        later,
+        rows: comparison(earlier, later),
+      })
+    },
+  )
 
   /** The client's page again after a refused form, the override's fields as typed. */
   const again: FormRerender = (request, reply, errors) => reply.clientPage(clientOf(request), errors)
@@ -143,8 +180,7 @@ export default async function riskRoutes(app: FastifyInstance) {
       else if (rationale.length > RATIONALE_MAX)
         errors.add('rationale', `Enter a rationale of at most ${RATIONALE_MAX.toLocaleString('en-GB')} characters`)
       const expires = text(body, 'expires_on')
-      const today = new Date().toISOString().slice(0, 10)
-      if (expires && (!isCalendarDate(expires) || expires <= today))
+      if (expires && (!isCalendarDate(expires) || expires <= todayUtc()))
         errors.add('expires_on', 'Enter a day after today, as year-month-day, like 2027-06-30, or leave it empty')
       RuleError.throwIf(errors)
       const input: OverrideInput = {

@@ -2,11 +2,12 @@ import type { Knex } from 'knex'
 import { accessibleClientsPredicate } from '../access/client-access.js'
 import { auditTarget } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
-import type { Entity } from '../entities/queries.js'
 import type { EntityActor } from '../entities/service.js'
 import { RuleError } from '../forms/rule-error.js'
 import type { CurrentUser } from '../types.js'
+import { type CountryLists, currentCountryLists } from './country-lists.js'
 import { CLASSIFICATIONS, type Classification, evaluate, type RuleSetDefinition } from './evaluate.js'
+import { type ClientWithRisks, markCompanyForRecheck, withServiceRisks } from './risk-state.js'
 import { ruleSetProblems } from './rule-set.js'
 import { currentRuleSet, factsFrom } from './service.js'
 
@@ -71,6 +72,7 @@ export async function publishDraft(db: Db, actor: EntityActor): Promise<number> 
       .where({ id: draft.id })
       .update({ version, published_at: trx.fn.now(), published_by: actor.user.id })
     await auditTarget(trx, actor, 'company', companyId, 'risk.published', undefined, { rule_set_version: version })
+    await markCompanyForRecheck(trx, companyId)
     return version
   })
 }
@@ -96,20 +98,16 @@ export async function dryRun(
   draft: RuleSetDefinition,
   shown = 200,
 ): Promise<DryRun> {
-  const rows: (Entity & { risks: string[] | null })[] = await db('entities as e')
-    .modify(accessibleClientsPredicate(db, user))
-    .select(
-      'e.*',
-      db.raw(
-        `(SELECT array_agg(DISTINCT s.risk_level) FROM entity_services es JOIN services s ON s.id = es.service_id
-          WHERE es.entity_id = e.id) AS risks`,
-      ),
-    )
-    .orderByRaw('lower(e.name), e.id')
+  const [rows, lists]: [ClientWithRisks[], CountryLists] = await Promise.all([
+    withServiceRisks(db, db('entities as e').modify(accessibleClientsPredicate(db, user))).orderByRaw(
+      'lower(e.name), e.id',
+    ),
+    currentCountryLists(db, user.companyId),
+  ])
   const zero = () => Object.fromEntries(CLASSIFICATIONS.map((c) => [c, 0])) as Record<Classification, number>
   const result: DryRun = { clients: rows.length, before: zero(), after: zero(), changes: [], changed: 0 }
   for (const row of rows) {
-    const facts = factsFrom(row, row.risks ?? [])
+    const facts = factsFrom(row, row.risks ?? [], lists)
     const from = evaluate(published, facts).classification
     const to = evaluate(draft, facts).classification
     result.before[from]++

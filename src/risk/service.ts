@@ -3,6 +3,13 @@ import type { Db } from '../db/knex.js'
 import type { Entity } from '../entities/queries.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
 import { RuleError } from '../forms/rule-error.js'
+import {
+  COUNTRY_LIST_KEYS,
+  COUNTRY_LIST_NAMES,
+  type CountryListKey,
+  type CountryLists,
+  currentCountryLists,
+} from './country-lists.js'
 import { DEFAULT_RULE_SET } from './default-rules.js'
 import {
   type Classification,
@@ -15,6 +22,7 @@ import {
   type RiskFacts,
   type RuleSetDefinition,
 } from './evaluate.js'
+import { recordAssessment } from './risk-state.js'
 import { ruleSetFrom } from './rule-set.js'
 
 /** Years to the next review after an assessment, by classification (SPEC: High 1, Medium 2, Low 3). */
@@ -23,25 +31,43 @@ export const REVIEW_YEARS: Record<Classification, number> = { high: 1, medium: 2
 const RISK_ORDER = ['none', 'low', 'medium', 'high'] as const
 
 /**
- * What the rules read of a client: its fields and its services' risk levels. Country lists are not yet
- * kept (issue 13 continues): until they are, no country is on a list.
+ * What the rules read of a client: its fields, its services' risk levels, and the company's country lists
+ * each of its countries is on.
  */
-export function factsFrom(entity: Entity, serviceRisks: readonly string[]): RiskFacts {
+export function factsFrom(
+  entity: Pick<
+    Entity,
+    | 'kind'
+    | 'legal_form'
+    | 'nationality'
+    | 'country_of_residence'
+    | 'country_of_incorporation'
+    | 'delivery_channel'
+    | 'volume_band'
+    | 'cash_intensive'
+    | 'pep'
+  >,
+  serviceRisks: readonly string[],
+  lists: CountryLists,
+): RiskFacts {
   const risks = [...new Set(serviceRisks)].sort()
   const highest = RISK_ORDER.reduce<(typeof RISK_ORDER)[number]>(
     (top, level) => (risks.includes(level) ? level : top),
     'none',
   )
+  const nationalityLists = lists.listsOf(entity.nationality)
+  const residenceLists = lists.listsOf(entity.country_of_residence)
+  const incorporationLists = lists.listsOf(entity.country_of_incorporation)
   return {
     kind: entity.kind,
     legal_form: entity.legal_form ? entity.legal_form.trim().toLowerCase() : null,
     nationality: entity.nationality,
     residence: entity.country_of_residence,
     incorporation: entity.country_of_incorporation,
-    nationality_lists: [],
-    residence_lists: [],
-    incorporation_lists: [],
-    country_lists: [],
+    nationality_lists: nationalityLists,
+    residence_lists: residenceLists,
+    incorporation_lists: incorporationLists,
+    country_lists: [...new Set([...nationalityLists, ...residenceLists, ...incorporationLists])].sort(),
     service_risks: risks,
     highest_service_risk: highest,
     delivery_channel: entity.delivery_channel,
@@ -53,7 +79,7 @@ export function factsFrom(entity: Entity, serviceRisks: readonly string[]): Risk
 }
 
 /** The risk levels of a client's services. */
-function serviceRisksOf(db: Db | Knex.Transaction, companyId: string, entityId: string): Promise<string[]> {
+export function serviceRisksOf(db: Db | Knex.Transaction, companyId: string, entityId: string): Promise<string[]> {
   return db('entity_services as a')
     .join('services as s', 's.id', 'a.service_id')
     .where({ 'a.company_id': companyId, 'a.entity_id': entityId })
@@ -62,11 +88,12 @@ function serviceRisksOf(db: Db | Knex.Transaction, companyId: string, entityId: 
 
 /** A client's facts as stored now. */
 export async function factsOf(db: Db | Knex.Transaction, companyId: string, entityId: string): Promise<RiskFacts> {
-  const [entity, risks] = await Promise.all([
+  const [entity, risks, lists] = await Promise.all([
     db('entities').where({ id: entityId, company_id: companyId }).first() as Promise<Entity>,
     serviceRisksOf(db, companyId, entityId),
+    currentCountryLists(db, companyId),
   ])
-  return factsFrom(entity, risks)
+  return factsFrom(entity, risks, lists)
 }
 
 /** Published rule sets never change: each is checked once per process, by id (a few hundred kept). */
@@ -132,6 +159,8 @@ export function resultOf(r: Recommendation): RiskResult {
 export interface SavedAssessment {
   id: string
   rule_set_version: number
+  /** The version of each country list it read (assessments saved before lists were kept: none). */
+  country_list_versions: Partial<Record<CountryListKey, number>>
   facts: RiskFacts
   recommendation: Recommendation
   result: RiskResult
@@ -157,6 +186,7 @@ export async function assessmentsOf(db: Db, companyId: string, entityId: string)
     .select(
       'a.id',
       'r.version as rule_set_version',
+      'a.country_list_versions',
       'a.facts',
       'a.recommendation',
       'a.result',
@@ -170,15 +200,15 @@ export async function assessmentsOf(db: Db, companyId: string, entityId: string)
     )
 }
 
-/** The recommendation for a client now: its facts, under the company's current rule set. */
 /** The recommendation for a client (as the client page loaded it) under the company's current rule set. */
 export async function recommend(db: Db, entity: Entity) {
-  const [ruleSet, risks] = await Promise.all([
+  const [ruleSet, risks, lists] = await Promise.all([
     currentRuleSet(db, entity.company_id),
     serviceRisksOf(db, entity.company_id, entity.id),
+    currentCountryLists(db, entity.company_id),
   ])
-  const facts = factsFrom(entity, risks)
-  return { ruleSet, facts, recommendation: evaluate(ruleSet.definition, facts) }
+  const facts = factsFrom(entity, risks, lists)
+  return { ruleSet, lists, facts, recommendation: evaluate(ruleSet.definition, facts) }
 }
 
 export interface OverrideInput {
@@ -205,8 +235,12 @@ export async function saveAssessment(
     // Under the client's row lock, so that two saves at once are two whole assessments, one after the other.
     const stored = await trx('entities').where({ id: entity.id, company_id: entity.company_id }).forUpdate().first()
     if (!stored || stored.deleted_at) throw new RuleError('risk', 'This client relationship is in the recycle bin')
-    const ruleSet = await currentRuleSet(trx, entity.company_id)
-    const facts = await factsOf(trx, entity.company_id, entity.id)
+    const [ruleSet, lists, risks] = await Promise.all([
+      currentRuleSet(trx, entity.company_id),
+      currentCountryLists(trx, entity.company_id),
+      serviceRisksOf(trx, entity.company_id, entity.id),
+    ])
+    const facts = factsFrom(stored, risks, lists)
     const recommendation = evaluate(ruleSet.definition, facts)
     let result = resultOf(recommendation)
     if (override) {
@@ -224,6 +258,7 @@ export async function saveAssessment(
         company_id: entity.company_id,
         entity_id: entity.id,
         rule_set_id: ruleSet.id,
+        country_list_versions: JSON.stringify(lists.versions),
         facts: JSON.stringify(facts),
         recommendation: JSON.stringify(recommendation),
         result: JSON.stringify(result),
@@ -235,6 +270,15 @@ export async function saveAssessment(
         created_by: actor.user.id,
       })
       .returning(['id', trx.raw(`to_char(review_due_on, 'YYYY-MM-DD') AS review_due_on`)])
+    await recordAssessment(trx, {
+      companyId: entity.company_id,
+      entityId: entity.id,
+      assessmentId: row.id,
+      classification: result.classification,
+      recommended: recommendation.classification,
+      reviewDueOn: row.review_due_on,
+      overrideExpiresOn: override?.expiresOn ?? null,
+    })
     await entityAudit(trx, actor, entity.id, override ? 'risk.overridden' : 'risk.assessed', undefined, {
       assessment: row.id,
       classification: result.classification,
@@ -250,6 +294,7 @@ export async function saveAssessment(
           }
         : {}),
       rule_set_version: ruleSet.version,
+      country_list_versions: COUNTRY_LIST_KEYS.map((k) => `${COUNTRY_LIST_NAMES[k]} v${lists.versions[k]}`).join('; '),
       review_due_on: row.review_due_on,
     })
     return { classification: result.classification, overridden: Boolean(override) }

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import type { Knex } from 'knex'
 import { COUNTRIES, STATUSES } from '../entities/reference.js'
+import { currentCountryLists } from '../risk/country-lists.js'
 import { evaluate } from '../risk/evaluate.js'
 import { currentRuleSet, factsOf, REVIEW_YEARS, resultOf } from '../risk/service.js'
 import type { DocumentStorage } from '../storage/document-storage.js'
@@ -196,7 +197,7 @@ export async function seedDemoRisk(trx: Knex.Transaction, companyId: string, ass
         pep: rnd.next() < 0.03,
       })
   }
-  const ruleSet = await currentRuleSet(trx, companyId)
+  const [ruleSet, lists] = await Promise.all([currentRuleSet(trx, companyId), currentCountryLists(trx, companyId)])
   for (const e of entities.filter(() => rnd.next() < 0.35)) {
     const facts = await factsOf(trx, companyId, e.id)
     const recommendation = evaluate(ruleSet.definition, facts)
@@ -211,6 +212,7 @@ export async function seedDemoRisk(trx: Knex.Transaction, companyId: string, ass
       company_id: companyId,
       entity_id: e.id,
       rule_set_id: ruleSet.id,
+      country_list_versions: JSON.stringify(lists.versions),
       facts: JSON.stringify(facts),
       recommendation: JSON.stringify(recommendation),
       result: JSON.stringify(result),
@@ -228,4 +230,13 @@ export async function seedDemoRisk(trx: Knex.Transaction, companyId: string, ass
       created_at: trx.raw(`now() - make_interval(days => ?)`, [Math.floor(rnd.next() * 300)]),
     })
   }
+  // Each assessed client's state, checked by the app's first recheck (src/risk/risk-state.ts).
+  await trx.raw(
+    `INSERT INTO entity_risk (entity_id, company_id, assessment_id, saved_classification, review_due_on,
+       recommended_classification, classification, needs_check)
+     SELECT DISTINCT ON (a.entity_id) a.entity_id, a.company_id, a.id, a.classification, a.review_due_on,
+       a.recommendation->>'classification', a.classification, true
+     FROM risk_assessments a WHERE a.company_id = ? ORDER BY a.entity_id, a.created_at DESC, a.id DESC`,
+    [companyId],
+  )
 }

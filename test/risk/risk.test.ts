@@ -38,7 +38,10 @@ t.test('the Risk section recommends pillar by pillar, and says why', async (t) =
   const v = await as(reader)
   const page = visibleText((await v.get(`/entities/${client.id}`)).body)
   // Customer 7 (trust), geography 2, products 7 (a high-risk service), delivery 3, transactions 7 (over 1m).
-  t.match(page, 'Recommended: Medium risk, overall score 5.2 (rule set version 1)')
+  t.match(
+    page,
+    'Recommended: Medium risk, overall score 5.2 (rule set version 1; country lists: FATF: high-risk jurisdictions subject to a call for action, version 1 as at 2026-02-13;',
+  )
   t.match(page, 'Customer 7 The legal form is a trust or a foundation (score 7)')
   t.match(page, 'Products and services 7 A service of the client is high risk (score 7)')
   t.match(page, 'Geography 2 No rule applies: the base score.')
@@ -278,7 +281,7 @@ t.test('out of date when the rules recommend something else now; an ended overri
   await db('entity_services').where({ entity_id: client.id }).delete()
   t.match(
     visibleText((await v.get(`/entities/${client.id}`)).body),
-    'Assessment out of date The client’s data, services or the rule set have changed: the rules now recommend Low risk, overall 4.2 (when it was saved: Medium, overall 5.2). Save a new assessment.',
+    'Assessment out of date The client’s data, services, the rule set or the country lists have changed: the rules now recommend Low risk, overall 4.2 (when it was saved: Medium, overall 5.2). Save a new assessment.',
   )
   await v.post(`/entities/${client.id}/risk`, {})
   t.notMatch(
@@ -298,9 +301,11 @@ t.test('out of date when the rules recommend something else now; an ended overri
     expires_on: '2099-01-31',
   })
   t.notMatch(visibleText((await v.get(`/entities/${client.id}`)).body), 'The override ended')
+  // The day passes (both copies of it: the assessment's, and the client's risk state's).
   await db('risk_assessments')
     .where({ entity_id: client.id, overridden: true })
     .update({ override_expires_on: '2020-01-31' })
+  await db('entity_risk').where({ entity_id: client.id }).update({ override_expires_on: '2020-01-31' })
   t.match(
     visibleText((await v.get(`/entities/${client.id}`)).body),
     'The override ended on 2020-01-31: the recommendation below applies again.',
@@ -314,7 +319,18 @@ t.test('the client list shows the current classification and next review, to rea
   await o.post(`/entities/${client.id}/risk`, {})
   // An assessment of a client the reader has no access to (saved as the administrators' would be).
   const [row] = await db('risk_assessments').where({ entity_id: client.id }).select()
-  await db('risk_assessments').insert({ ...row, id: undefined, entity_id: hidden.id, classification: 'high' })
+  const [copy] = await db('risk_assessments')
+    .insert({ ...row, id: undefined, entity_id: hidden.id, classification: 'high' })
+    .returning('*')
+  await db('entity_risk').insert({
+    entity_id: hidden.id,
+    company_id: copy.company_id,
+    assessment_id: copy.id,
+    saved_classification: 'high',
+    review_due_on: copy.review_due_on,
+    recommended_classification: 'high',
+    classification: 'high',
+  })
   const due = String(
     (
       await db('risk_assessments')

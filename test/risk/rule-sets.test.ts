@@ -78,7 +78,7 @@ t.test('administrators edit a draft rule set, try it on every client, and publis
   t.match(after, 'The draft is published as version 2. Saved assessments are unchanged.')
   t.match(after, 'Published: version 2')
   const client = visibleText((await v.get(`/entities/${trust.id}`)).body)
-  t.match(client, 'Recommended: High risk, overall score 7 (rule set version 2)')
+  t.match(client, 'Recommended: High risk, overall score 7 (rule set version 2;')
   t.match(client, 'Current assessment: Medium risk (overall score 5.2)', 'the saved one is as it was')
   t.match(client, 'Assessment out of date')
   const versions = await db('risk_rule_sets').where({ company_id: company.id }).orderBy('version').pluck('version')

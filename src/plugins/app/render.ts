@@ -46,6 +46,7 @@ export const NAVIGATION: NavItem[] = [
   },
   { href: '/settings/services', label: 'Services', needs: 'system_administrator', section: 'Settings' },
   { href: '/settings/risk', label: 'Risk rules', needs: 'system_administrator', section: 'Settings' },
+  { href: '/settings/country-lists', label: 'Country lists', needs: 'system_administrator', section: 'Settings' },
   { href: '/settings/audit', label: 'Audit trail', needs: 'system_administrator', section: 'Settings' },
   { href: '/settings/outgoing-email', label: 'Outgoing email', needs: 'system_administrator', section: 'Settings' },
   { href: '/settings/jobs', label: 'Background jobs', needs: 'system_administrator', section: 'Settings' },
@@ -110,6 +111,8 @@ export const fmt = {
     if (!(year >= 1000 && year <= 9999)) return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`
     return `${year}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())} UTC`
   },
+  /** A risk level or classification as a word: "High", "Medium", "Low". */
+  riskLevel: (c: string | null | undefined): string => (c ? c.charAt(0).toUpperCase() + c.slice(1) : '—'),
   /** 3,214: a count, grouped by thousands. */
   count: (n: number): string => COUNT_FORMAT.format(n),
   /** A name inside a sentence of plain text (a label, a hint): isolated when it holds right-to-left text. */
