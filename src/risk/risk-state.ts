@@ -12,9 +12,17 @@ import { currentRuleSet, factsFrom } from './service.js'
  * evaluates the marked clients, and those whose override has ended, and writes what applies now.
  */
 
-/** Whether two recommendations give every pillar the same score and the same classification. */
+/**
+ * Whether two recommendations are the same: the classification, each pillar's score, the overall score
+ * (a new weighting moves it alone) and what forces High.
+ */
 export function sameRecommendation(a: Recommendation, b: Recommendation): boolean {
-  return a.classification === b.classification && PILLARS.every((p) => a.pillars[p].score === b.pillars[p].score)
+  return (
+    a.classification === b.classification &&
+    a.overall === b.overall &&
+    PILLARS.every((p) => a.pillars[p].score === b.pillars[p].score) &&
+    a.forcedHigh.join() === b.forcedHigh.join()
+  )
 }
 
 /** Today in UTC, as saved review and override days are (YYYY-MM-DD). */
@@ -99,12 +107,13 @@ export async function recheckRisk(
   return db.transaction(async (trx) => {
     const locked: { entity_id: string }[] = await toCheck(trx, companyId)
       .orderBy('r.entity_id')
-      .limit(limit + 1)
+      .limit(limit)
       .forUpdate()
       .skipLocked()
       .select('r.entity_id')
-    const more = locked.length > limit
-    const ids = locked.slice(0, limit).map((r) => r.entity_id)
+    // A full batch: there may be more.
+    const more = locked.length === limit
+    const ids = locked.map((r) => r.entity_id)
     if (ids.length === 0) return { checked: 0, more: false }
     const [ruleSet, lists] = await Promise.all([currentRuleSet(trx, companyId), currentCountryLists(trx, companyId)])
     const rows: (ClientWithRisks & {
