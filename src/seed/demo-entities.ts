@@ -208,6 +208,7 @@ export async function seedDemoRisk(trx: Knex.Transaction, companyId: string, ass
     const result = override
       ? { ...recommended, classification: raised ? ('medium' as const) : ('low' as const) }
       : recommended
+    const daysAgo = Math.floor(rnd.next() * 300)
     await trx('risk_assessments').insert({
       company_id: companyId,
       entity_id: e.id,
@@ -223,11 +224,13 @@ export async function seedDemoRisk(trx: Knex.Transaction, companyId: string, ass
           ? 'Adverse press coverage found during onboarding: monitor more closely until the next review.'
           : 'Long-standing client; the services are small and paid by bank transfer.'
         : null,
-      review_due_on: trx.raw(`(now() AT TIME ZONE 'UTC')::date + make_interval(years => ?)`, [
-        REVIEW_YEARS[result.classification],
-      ]),
+      // Reviewed from the day it was saved, up to 300 days ago.
+      review_due_on: trx.raw(
+        `((now() - make_interval(days => ?)) AT TIME ZONE 'UTC')::date + make_interval(years => ?)`,
+        [daysAgo, REVIEW_YEARS[result.classification]],
+      ),
       created_by: assessorId,
-      created_at: trx.raw(`now() - make_interval(days => ?)`, [Math.floor(rnd.next() * 300)]),
+      created_at: trx.raw(`now() - make_interval(days => ?)`, [daysAgo]),
     })
   }
   // Each assessed client's state, checked by the app's first recheck (src/risk/risk-state.ts).

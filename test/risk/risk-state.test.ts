@@ -183,7 +183,7 @@ t.test('publishing a rule set marks every assessed client; the job rechecks them
   t.equal(draft.statusCode, 303)
   t.equal((await a.post('/settings/risk/publish', {})).statusCode, 303)
   t.equal(
-    Number((await db('entity_risk').where({ company_id: company.id, needs_check: true }).count('* as n'))[0].n),
+    Number((await db('entity_risk').where({ company_id: company.id, needs_check: true }).count('* as n'))[0]?.n),
     3,
     'all three assessed clients are marked',
   )
@@ -200,7 +200,7 @@ t.test('two rechecks at once each take their own clients', async (t) => {
   await db('entity_risk').where({ company_id: company.id }).update({ needs_check: true })
   const [a, b] = await Promise.all([recheckRisk(db, company.id, 2), recheckRisk(db, company.id, 2)])
   t.equal(a.checked + b.checked, 3, 'every client checked once')
-  t.equal(Number((await db('entity_risk').where({ needs_check: true }).count('* as n'))[0].n), 0)
+  t.equal(Number((await db('entity_risk').where({ needs_check: true }).count('* as n'))[0]?.n), 0)
 })
 
 t.test('compare two assessments: every row side by side, the differences marked', async (t) => {
