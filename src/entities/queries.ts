@@ -2,6 +2,7 @@ import type { Knex } from 'knex'
 import { hasAccessSql } from '../access/client-access.js'
 import { countUpTo, type Db, hotReadByShape } from '../db/knex.js'
 import { isCalendarDate, isUuid } from '../http/params.js'
+import { ANY_WAITING_SQL } from '../risk/risk-state.js'
 import type { CurrentUser } from '../types.js'
 import { nameSearch, trigramFrequencies } from './name-search.js'
 import type { DeliveryChannel, EntityKind, EntityStatus, VolumeBand } from './reference.js'
@@ -111,6 +112,7 @@ export interface EntityListRow {
   out_of_date: boolean | null
   /** The same on every row: the list's count (see ListRange) and the count of rows before the cursor. */
   total: number | null
+  risk_waiting: boolean
   preceding: number
 }
 
@@ -125,7 +127,14 @@ export async function listEntities(
   db: Db,
   user: CurrentUser,
   f: EntityListFilters,
-): Promise<{ rows: EntityListRow[]; hasBefore: boolean; hasAfter: boolean; range: ListRange }> {
+): Promise<{
+  rows: EntityListRow[]
+  hasBefore: boolean
+  hasAfter: boolean
+  range: ListRange
+  /** Some client's risk state waits for a recheck (see src/risk/risk-state.ts). */
+  riskWaiting: boolean
+}> {
   const byName = f.sort === 'name'
   // A key compared as text (every order but the last change's time).
   const textKey = f.sort !== 'changed'
@@ -262,6 +271,8 @@ export async function listEntities(
             'CASE WHEN acc.has_access THEN (SELECT o.name FROM users o WHERE o.id = e.owner_user_id) END AS owner_name',
           ),
           db.raw('CASE WHEN acc.has_access THEN e.updated_at END AS updated_at'),
+          // Whether any client's risk state waits for a recheck (the route rechecks, then reads again).
+          db.raw(`${ANY_WAITING_SQL} AS risk_waiting`, [p.companyId, p.companyId]),
           db.raw('(?)::int AS total', [total]),
           db.raw(preceding ? '(?)::int AS preceding' : '0 AS preceding', preceding ? [preceding] : []),
         )
@@ -290,6 +301,7 @@ export async function listEntities(
   const from = f.before ? preceding - rows.length + 1 : preceding + 1
   return {
     rows,
+    riskWaiting: Boolean(counts?.risk_waiting),
     hasBefore: f.before ? more : Boolean(f.after),
     hasAfter: f.before ? true : more,
     range: {

@@ -9,7 +9,7 @@ import { requestActor } from '../http/actor.js'
 import { isUuid, oneOf, signedInUser, withQuery } from '../http/params.js'
 import { fields, formBody, MAX_PARAM, query } from '../http/schemas.js'
 import { htmxTarget } from '../plugins/app/render.js'
-import { recheckIfWaiting } from '../risk/risk-state.js'
+import { anyRiskWaiting, recheckWaiting } from '../risk/risk-state.js'
 import { clientReference } from './page.js'
 import {
   activeUsersOf,
@@ -68,10 +68,16 @@ export default async function entityRoutes(app: FastifyInstance) {
         after: decodeCursor(q.after, sort),
         before: decodeCursor(q.before, sort),
       }
-      // The risk column and filters read each client's risk state: clients marked for a recheck (a change
-      // since) are rechecked first, up to a batch; beyond it the list says some wait for the job.
-      const recheck = await recheckIfWaiting(app.db, user.companyId)
-      const { rows, hasBefore, hasAfter, range } = await listEntities(app.db, user, filters)
+      // The risk column and filters read each client's risk state: when the list finds clients waiting for
+      // a recheck (a change since), it rechecks a batch and reads again; beyond a batch it says some wait.
+      let list = await listEntities(app.db, user, filters)
+      let riskWaiting = 0
+      // (An empty page has no row to say it: the question is asked on its own.)
+      if (list.rows.length > 0 ? list.riskWaiting : await anyRiskWaiting(app.db, user.companyId)) {
+        riskWaiting = (await recheckWaiting(app.db, user.companyId)).waiting
+        list = await listEntities(app.db, user, filters)
+      }
+      const { rows, hasBefore, hasAfter, range } = list
       const base = {
         q: filters.q,
         kind: filters.kind,
@@ -95,7 +101,7 @@ export default async function entityRoutes(app: FastifyInstance) {
             : undefined,
         rows,
         range,
-        riskWaiting: recheck.waiting,
+        riskWaiting,
         // The column headers sort the list (from its first page), as "Sort by" does.
         sortUrls: {
           name: withQuery('/entities', { ...base, sort: undefined }, {}),

@@ -40,7 +40,7 @@ function shown(v: CountryListVersion, before: CountryListVersion | undefined) {
 }
 
 function keyOf(request: FastifyRequest): CountryListKey {
-  const key = (request.params as { key?: string }).key
+  const key = (request.params as { list?: string }).list
   if (!isCountryListKey(key)) throw new NotFoundError('country list')
   return key
 }
@@ -91,12 +91,12 @@ export default async function countryListRoutes(app: FastifyInstance) {
     })
   }
 
-  app.get<{ Params: { key: string } }>('/settings/country-lists/:key', { config: ADMIN }, async (request, reply) =>
+  app.get<{ Params: { list: string } }>('/settings/country-lists/:list', { config: ADMIN }, async (request, reply) =>
     reply.page('risk/country-list', await listPage(request)),
   )
 
-  app.post<{ Params: { key: string } }>(
-    '/settings/country-lists/:key',
+  app.post<{ Params: { list: string } }>(
+    '/settings/country-lists/:list',
     {
       config: { ...ADMIN, form: listAgain },
       schema: { body: formBody(fields([...LIST_FIELDS], 4000)) },

@@ -77,21 +77,21 @@ export async function recordAssessment(
   await trx('entity_risk').insert(row).onConflict('entity_id').merge()
 }
 
-/** The clients of a company a recheck looks at: marked, or with an override that has ended unseen. */
+/** What makes an assessed client (entity_risk as r) wait for a recheck: it is marked, or its override ended unseen. */
+const MARKED = 'r.needs_check'
+const OVERRIDE_ENDED = `r.override_expires_on IS NOT NULL AND NOT r.override_ended AND r.override_expires_on < (now() AT TIME ZONE 'UTC')::date`
+
+/** The clients of a company a recheck looks at. */
 function toCheck(db: Db | Knex.Transaction, companyId: string) {
-  return db('entity_risk as r')
-    .where('r.company_id', companyId)
-    .where((w) =>
-      w
-        .where('r.needs_check', true)
-        .orWhere((o) =>
-          o
-            .whereNotNull('r.override_expires_on')
-            .where('r.override_ended', false)
-            .whereRaw(`r.override_expires_on < (now() AT TIME ZONE 'UTC')::date`),
-        ),
-    )
+  return db('entity_risk as r').where('r.company_id', companyId).whereRaw(`(${MARKED} OR (${OVERRIDE_ENDED}))`)
 }
+
+/**
+ * SQL true when any client of the company (the one bound parameter, given twice) waits for a recheck: for
+ * the client list to ask within its own statement. Each half is answered by its partial index.
+ */
+export const ANY_WAITING_SQL = `(EXISTS (SELECT 1 FROM entity_risk r WHERE r.company_id = ? AND ${MARKED})
+  OR EXISTS (SELECT 1 FROM entity_risk r WHERE r.company_id = ? AND ${OVERRIDE_ENDED}))`
 
 /**
  * Rechecks up to `limit` of the company's clients that need it, in one transaction: each under its
@@ -161,13 +161,17 @@ export async function recheckRisk(
   })
 }
 
+/** Whether any client of the company waits for a recheck (for a list page that has no row to ask with). */
+export async function anyRiskWaiting(db: Db, companyId: string): Promise<boolean> {
+  const { rows } = await db.raw(`SELECT ${ANY_WAITING_SQL} AS waiting`, [companyId, companyId])
+  return Boolean(rows[0]?.waiting)
+}
+
 /**
- * Before the client list reads risk states: when any of the company's clients waits for a recheck (one
- * probe of a partial index), rechecks a batch of them. Returns how many still wait (the job does the rest).
+ * When the client list found clients of the company waiting for a recheck (ANY_WAITING_SQL): rechecks a
+ * batch of them. Returns how many still wait (the job does the rest).
  */
-export async function recheckIfWaiting(db: Db, companyId: string): Promise<{ waiting: number }> {
-  const waiting = await toCheck(db, companyId).first('r.entity_id')
-  if (!waiting) return { waiting: 0 }
+export async function recheckWaiting(db: Db, companyId: string): Promise<{ waiting: number }> {
   const { more } = await recheckRisk(db, companyId)
   if (!more) return { waiting: 0 }
   const row = await toCheck(db, companyId).count<{ n: string }>('* as n').first()
@@ -178,10 +182,7 @@ export async function recheckIfWaiting(db: Db, companyId: string): Promise<{ wai
 export async function recheckAll(db: Db, signal?: AbortSignal): Promise<{ checked: number }> {
   // Each half of the question by its partial index.
   const { rows } = await db.raw(
-    `SELECT company_id FROM entity_risk WHERE needs_check
-     UNION
-     SELECT company_id FROM entity_risk WHERE override_expires_on IS NOT NULL AND NOT override_ended
-       AND override_expires_on < (now() AT TIME ZONE 'UTC')::date`,
+    `SELECT company_id FROM entity_risk r WHERE ${MARKED} UNION SELECT company_id FROM entity_risk r WHERE ${OVERRIDE_ENDED}`,
   )
   const companies: string[] = rows.map((r: { company_id: string }) => r.company_id)
   let checked = 0

@@ -244,6 +244,8 @@ export async function seedDesk(t: Test): Promise<Desk> {
         return 'css/app.css'
       case 'key':
         return 'read_data'
+      case 'list':
+        return 'eu_high_risk'
       case 'token':
         return invitationToken
       case 'sessionId':

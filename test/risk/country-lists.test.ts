@@ -137,7 +137,7 @@ t.test('two saves of the same version at once: one is version 2, the other is to
 })
 
 t.test('a country put on a list moves the recommendation, forces High, and is recorded', async (t) => {
-  const { admin, assessor, as, db, company, client } = await setup(t)
+  const { admin, assessor, as, db, client } = await setup(t)
   const c = await as(assessor)
   await c.get(`/entities/${client.id}`)
   await c.post(`/entities/${client.id}/risk`, {})
