@@ -71,7 +71,15 @@ export async function publishDraft(db: Db, actor: EntityActor): Promise<number> 
     await trx('risk_rule_sets')
       .where({ id: draft.id })
       .update({ version, published_at: trx.fn.now(), published_by: actor.user.id })
-    await auditTarget(trx, actor, 'company', companyId, 'risk.published', undefined, { rule_set_version: version })
+    await auditTarget(
+      trx,
+      actor,
+      'company',
+      companyId,
+      'risk.published',
+      { rule_set_version: version - 1 },
+      { rule_set_version: version },
+    )
     await markCompanyForRecheck(trx, companyId)
     return version
   })

@@ -252,6 +252,21 @@ export async function saveAssessment(
       // The overall score follows the scores as set; the classification is the one set.
       result = { pillars, overall: overallScore(ruleSet.definition, pillars), classification: override.classification }
     }
+    // The client's assessment until now (the audit row's "before").
+    const previous = await trx('risk_assessments as a')
+      .join('risk_rule_sets as r', 'r.id', 'a.rule_set_id')
+      .where({ 'a.entity_id': entity.id })
+      .orderBy([
+        { column: 'a.created_at', order: 'desc' },
+        { column: 'a.id', order: 'desc' },
+      ])
+      .first(
+        'a.id as assessment',
+        'a.classification',
+        trx.raw(`(a.result->>'overall')::float AS overall`),
+        'r.version as rule_set_version',
+        trx.raw(`to_char(a.review_due_on, 'YYYY-MM-DD') AS review_due_on`),
+      )
     const reviewYears = REVIEW_YEARS[result.classification]
     const [row] = await trx('risk_assessments')
       .insert({
@@ -279,7 +294,7 @@ export async function saveAssessment(
       reviewDueOn: row.review_due_on,
       overrideExpiresOn: override?.expiresOn ?? null,
     })
-    await entityAudit(trx, actor, entity.id, override ? 'risk.overridden' : 'risk.assessed', undefined, {
+    await entityAudit(trx, actor, entity.id, override ? 'risk.overridden' : 'risk.assessed', previous, {
       assessment: row.id,
       classification: result.classification,
       overall: result.overall,

@@ -185,6 +185,12 @@ t.test('a country put on a list moves the recommendation, forces High, and is re
   t.equal(latest.classification, 'high')
   t.equal(latest.country_list_versions.eu_high_risk, 2, 'the assessment names the version it read')
   t.equal((await db('risk_assessments').where({ id: first.id }).first()).classification, 'low', 'the first is kept')
+  const audit = await db('audit_log')
+    .where({ action: 'risk.assessed', target_id: client.id })
+    .orderBy('id', 'desc')
+    .first()
+  t.match(audit.before, { assessment: first.id, classification: 'low', rule_set_version: 1 }, 'audited with before…')
+  t.match(audit.after, { assessment: latest.id, classification: 'high' }, '…and after')
 })
 
 t.test("another company's lists are its own", async (t) => {

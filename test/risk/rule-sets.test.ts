@@ -83,9 +83,10 @@ t.test('administrators edit a draft rule set, try it on every client, and publis
   t.match(client, 'Assessment out of date')
   const versions = await db('risk_rule_sets').where({ company_id: company.id }).orderBy('version').pluck('version')
   t.same(versions, [1, 2])
-  t.ok(
+  t.match(
     await db('audit_log').where({ action: 'risk.published', company_id: company.id }).first(),
-    'publishing is audited',
+    { before: { rule_set_version: 1 }, after: { rule_set_version: 2 } },
+    'publishing is audited, with the version before and after',
   )
 
   // Two publishes at once: one publishes, the other finds no draft; never two versions 3.
