@@ -112,7 +112,9 @@ export default async function riskRoutes(app: FastifyInstance) {
       }
       const earlier = pick(request.query.a, history[1])
       const later = pick(request.query.b, history[0])
-      if (!earlier || !later) throw new NotFoundError('second risk assessment')
+      // Fewer than two saved: the page says so.
+      if (!earlier || !later)
+        return reply.page('risk/compare-none', { title: `Compare risk assessments: ${isolate(entity.name)}`, entity })
       return reply.page('risk/compare', {
         title: `Compare risk assessments: ${isolate(entity.name)}`,
         entity,
