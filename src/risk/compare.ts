@@ -5,6 +5,7 @@ import {
   type EntityKind,
   volumeBandLabel,
 } from '../entities/reference.js'
+import { fmt } from '../plugins/app/render.js'
 import { COUNTRY_LIST_KEYS, COUNTRY_LIST_NAMES, type CountryListKey, isCountryListKey } from './country-lists.js'
 import { PILLAR_LABELS, PILLARS, type RiskFacts } from './evaluate.js'
 import type { SavedAssessment } from './service.js'
@@ -18,7 +19,7 @@ export const FORCED_HIGH_WORDS = {
   high_risk_country: 'A country of the client is a high-risk third country (EU) or under an FATF call for action',
 } as const
 
-const word = (c: string) => c.charAt(0).toUpperCase() + c.slice(1)
+const word = fmt.riskLevel
 const yesNo = (b: boolean) => (b ? 'Yes' : 'No')
 const listNames = (keys: readonly string[]) =>
   keys.length === 0 ? 'None' : keys.map((k) => (isCountryListKey(k) ? COUNTRY_LIST_NAMES[k] : k)).join('; ')

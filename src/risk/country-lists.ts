@@ -6,7 +6,7 @@ import type { EntityActor } from '../entities/service.js'
 import { FormErrors } from '../forms/form-errors.js'
 import { RuleError } from '../forms/rule-error.js'
 import { isCalendarDate } from '../http/params.js'
-import { markCompanyForRecheck } from './risk-state.js'
+import { markCompanyForRecheck, todayUtc } from './risk-state.js'
 import { COUNTRY_LIST_KEYS, type CountryListKey, SHIPPED_COUNTRY_LISTS } from './shipped-country-lists.js'
 
 export { COUNTRY_LIST_KEYS, type CountryListKey }
@@ -177,9 +177,8 @@ export async function saveCountryList(
 ): Promise<number> {
   const errors = new FormErrors()
   const countries = parseCountryCodes(input.countries, errors)
-  const today = new Date().toISOString().slice(0, 10)
   if (!isCalendarDate(input.as_at)) errors.add('as_at', 'Enter the day the list is as at, like 2026-02-13')
-  else if (input.as_at > today) errors.add('as_at', 'The "as at" day cannot be in the future')
+  else if (input.as_at > todayUtc()) errors.add('as_at', 'The "as at" day cannot be in the future')
   if (!input.source) errors.add('source', 'Name the source of the list: the publication and its date')
   else if (input.source.length > 500) errors.add('source', 'The source must be 500 characters or fewer')
   if (input.source_url && !/^https?:\/\/[^\s]{1,490}$/.test(input.source_url))

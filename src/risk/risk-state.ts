@@ -28,6 +28,10 @@ export function sameRecommendation(a: Recommendation, b: Recommendation): boolea
 /** Today in UTC, as saved review and override days are (YYYY-MM-DD). */
 export const todayUtc = () => new Date().toISOString().slice(0, 10)
 
+/** An override ends after its end day: from the day after, the recommendation applies (OVERRIDE_ENDED in SQL). */
+export const overrideEnded = (expiresOn: string | null | undefined, today = todayUtc()): boolean =>
+  Boolean(expiresOn && expiresOn < today)
+
 /** A client with its services' risk levels, read in one statement for many clients. */
 export type ClientWithRisks = Entity & { risks: string[] | null }
 
@@ -134,7 +138,7 @@ export async function recheckRisk(
     const today = todayUtc()
     const updates = rows.map((row) => {
       const now = evaluate(ruleSet.definition, factsFrom(row, row.risks ?? [], lists))
-      const ended = Boolean(row.override_expires_on_day && row.override_expires_on_day < today)
+      const ended = overrideEnded(row.override_expires_on_day, today)
       return {
         entity_id: row.id,
         recommended: now.classification,

@@ -18,7 +18,7 @@ import {
   type Pillar,
   type RuleSetDefinition,
 } from './evaluate.js'
-import { sameRecommendation, todayUtc } from './risk-state.js'
+import { overrideEnded, sameRecommendation, todayUtc } from './risk-state.js'
 import { draftOf, dryRun, publishDraft, saveDraft } from './rule-sets.js'
 import {
   assessmentsOf,
@@ -67,14 +67,11 @@ export default async function riskRoutes(app: FastifyInstance) {
       ])
       const recommended = resultOf(recommendation)
       const current = assessments[0]
-      const today = todayUtc()
       return {
         // The rules recommend something else now than when the current assessment was saved.
         outOfDate: current ? !sameRecommendation(current.recommendation, recommendation) : false,
         // An override whose end day has passed: the recommendation applies again.
-        overrideEnded: Boolean(
-          current?.overridden && current.override_expires_on && current.override_expires_on < today,
-        ),
+        overrideEnded: Boolean(current?.overridden && overrideEnded(current.override_expires_on)),
         ruleSetVersion: ruleSet.version,
         listVersions: COUNTRY_LIST_KEYS.map((k) => ({
           name: COUNTRY_LIST_NAMES[k],
@@ -112,11 +109,11 @@ export default async function riskRoutes(app: FastifyInstance) {
       }
       const earlier = pick(request.query.a, history[1])
       const later = pick(request.query.b, history[0])
+      const title = `Compare risk assessments: ${isolate(entity.name)}`
       // Fewer than two saved: the page says so.
-      if (!earlier || !later)
-        return reply.page('risk/compare-none', { title: `Compare risk assessments: ${isolate(entity.name)}`, entity })
+      if (!earlier || !later) return reply.page('risk/compare-none', { title, entity })
       return reply.page('risk/compare', {
-        title: `Compare risk assessments: ${isolate(entity.name)}`,
+        title,
         entity,
         history,
         earlier,
