@@ -166,7 +166,6 @@ export async function listEntities(
     status: f.status || undefined,
     owner: f.owner || undefined,
     risk: f.risk || undefined,
-    review: f.review || undefined,
     cursorKey: cursor ? (textKey ? cursor.key : `${cursor.key}Z`) : undefined,
     cursorId: cursor?.id,
   }

@@ -62,12 +62,13 @@ export default async function countryListRoutes(app: FastifyInstance) {
     const key = keyOf(request)
     const versions = await versionsOf(app.db, signedInUser(request).companyId, key)
     const latest = versions[0] as CountryListVersion
+    const all = versions.map((v, i) => shown(v, versions[i + 1]))
     return {
       title: COUNTRY_LIST_NAMES[key],
       key,
       name: COUNTRY_LIST_NAMES[key],
-      current: shown(latest, versions[1]),
-      versions: versions.map((v, i) => shown(v, versions[i + 1])),
+      current: all[0],
+      versions: all,
       values: opts.values ?? {
         countries: latest.countries.join(' '),
         as_at: latest.as_at,
