@@ -113,6 +113,19 @@ export async function currentCountryLists(db: Db | Knex.Transaction, companyId: 
   return lookup(rows)
 }
 
+/** The lists of these versions (the latest of each list, in list-key order): from memory once read. */
+export async function countryListsByIds(db: Db | Knex.Transaction, ids: readonly string[]): Promise<CountryLists> {
+  const known = made.get(ids.join(','))
+  if (known) return known
+  return lookup(
+    await db('country_lists as l')
+      .leftJoin('users as u', 'u.id', 'l.created_by')
+      .whereIn('l.id', ids)
+      .orderBy('l.key')
+      .select(VERSION_COLUMNS(db)),
+  )
+}
+
 /** Every version of one of the company's lists, newest first. */
 export async function versionsOf(db: Db, companyId: string, key: CountryListKey): Promise<CountryListVersion[]> {
   await currentCountryLists(db, companyId)

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import type { Db } from '../db/knex.js'
+import { type Db, hotRead } from '../db/knex.js'
 import type { Entity } from '../entities/queries.js'
 import { type EntityActor, entityAudit } from '../entities/service.js'
 import { RuleError } from '../forms/rule-error.js'
@@ -8,6 +8,7 @@ import {
   COUNTRY_LIST_NAMES,
   type CountryListKey,
   type CountryLists,
+  countryListsByIds,
   currentCountryLists,
 } from './country-lists.js'
 import { DEFAULT_RULE_SET } from './default-rules.js'
@@ -96,22 +97,27 @@ export async function factsOf(db: Db | Knex.Transaction, companyId: string, enti
   return factsFrom(entity, risks, lists)
 }
 
-/** Published rule sets never change: each is checked once per process, by id (a few hundred kept). */
-const checked = new Map<string, RuleSetDefinition>()
-function checkedOnce(id: string, stored: unknown): RuleSetDefinition {
-  let definition = checked.get(id)
-  if (!definition) {
-    definition = ruleSetFrom(stored)
-    if (checked.size >= 500) checked.clear()
-    checked.set(id, definition)
-  }
-  return definition
-}
-
 export interface PublishedRuleSet {
   id: string
   version: number
   definition: RuleSetDefinition
+}
+
+/** Published rule sets never change: each is checked once per process, by id (a few hundred kept). */
+const published = new Map<string, PublishedRuleSet>()
+function checkedOnce(row: { id: string; version: number; definition: unknown }): PublishedRuleSet {
+  let ruleSet = published.get(row.id)
+  if (!ruleSet) {
+    ruleSet = { id: row.id, version: row.version, definition: ruleSetFrom(row.definition) }
+    if (published.size >= 500) published.clear()
+    published.set(row.id, ruleSet)
+  }
+  return ruleSet
+}
+
+/** A published rule set by its id: from memory once it has been read (it never changes). */
+async function publishedRuleSet(db: Db | Knex.Transaction, id: string): Promise<PublishedRuleSet> {
+  return published.get(id) ?? checkedOnce(await db('risk_rule_sets').where({ id }).first('id', 'version', 'definition'))
 }
 
 /**
@@ -138,7 +144,7 @@ export async function currentRuleSet(db: Db | Knex.Transaction, companyId: strin
       .ignore()
     row = await latest()
   }
-  return { id: row.id, version: row.version, definition: checkedOnce(row.id, row.definition) }
+  return checkedOnce(row)
 }
 
 /** What is saved of an assessment: each pillar's score, the overall score, the classification. */
@@ -175,39 +181,71 @@ export interface SavedAssessment {
 
 /** A client's saved assessments, newest (the current one) first. */
 export async function assessmentsOf(db: Db, companyId: string, entityId: string): Promise<SavedAssessment[]> {
-  return db('risk_assessments as a')
-    .join('risk_rule_sets as r', 'r.id', 'a.rule_set_id')
-    .join('users as u', 'u.id', 'a.created_by')
-    .where({ 'a.company_id': companyId, 'a.entity_id': entityId })
-    .orderBy([
-      { column: 'a.created_at', order: 'desc' },
-      { column: 'a.id', order: 'desc' },
-    ])
-    .select(
-      'a.id',
-      'r.version as rule_set_version',
-      'a.country_list_versions',
-      'a.facts',
-      'a.recommendation',
-      'a.result',
-      'a.classification',
-      'a.overridden',
-      'a.rationale',
-      db.raw(`to_char(a.override_expires_on, 'YYYY-MM-DD') AS override_expires_on`),
-      db.raw(`to_char(a.review_due_on, 'YYYY-MM-DD') AS review_due_on`),
-      'u.name as created_by_name',
-      'a.created_at',
-    )
+  // On the read lane: every client page reads it.
+  return hotRead<SavedAssessment[]>(
+    db,
+    db('risk_assessments as a')
+      .join('risk_rule_sets as r', 'r.id', 'a.rule_set_id')
+      .join('users as u', 'u.id', 'a.created_by')
+      .where({ 'a.company_id': companyId, 'a.entity_id': entityId })
+      .orderBy([
+        { column: 'a.created_at', order: 'desc' },
+        { column: 'a.id', order: 'desc' },
+      ])
+      .select(
+        'a.id',
+        'r.version as rule_set_version',
+        'a.country_list_versions',
+        'a.facts',
+        'a.recommendation',
+        'a.result',
+        'a.classification',
+        'a.overridden',
+        'a.rationale',
+        db.raw(`to_char(a.override_expires_on, 'YYYY-MM-DD') AS override_expires_on`),
+        db.raw(`to_char(a.review_due_on, 'YYYY-MM-DD') AS review_due_on`),
+        'u.name as created_by_name',
+        'a.created_at',
+      ),
+  )
 }
 
-/** The recommendation for a client (as the client page loaded it) under the company's current rule set. */
+/**
+ * The recommendation for a client (as the client page loaded it) under the company's current rule set and
+ * country lists. One statement on the read lane says which versions are current and the risk levels of the
+ * client's services; the versions themselves, which never change, are read once per process.
+ */
 export async function recommend(db: Db, entity: Entity) {
-  const [ruleSet, risks, lists] = await Promise.all([
-    currentRuleSet(db, entity.company_id),
-    serviceRisksOf(db, entity.company_id, entity.id),
-    currentCountryLists(db, entity.company_id),
+  const basis = await hotRead<{ rule_set_id: string | null; list_ids: string[]; risks: string[] }>(
+    db,
+    db
+      .select(
+        db.raw(
+          `(SELECT id FROM risk_rule_sets WHERE company_id = ? AND version IS NOT NULL ORDER BY version DESC LIMIT 1)
+            AS rule_set_id`,
+          [entity.company_id],
+        ),
+        db.raw(
+          `ARRAY(SELECT DISTINCT ON (key) id FROM country_lists WHERE company_id = ? ORDER BY key, version DESC)
+            AS list_ids`,
+          [entity.company_id],
+        ),
+        db.raw(
+          `ARRAY(SELECT s.risk_level FROM entity_services a JOIN services s ON s.id = a.service_id
+            WHERE a.company_id = ? AND a.entity_id = ?) AS risks`,
+          [entity.company_id, entity.id],
+        ),
+      )
+      .first(),
+  )
+  // A company without a published rule set or lists yet gets the shipped ones (current* insert them).
+  const [ruleSet, lists] = await Promise.all([
+    basis.rule_set_id ? publishedRuleSet(db, basis.rule_set_id) : currentRuleSet(db, entity.company_id),
+    basis.list_ids.length === COUNTRY_LIST_KEYS.length
+      ? countryListsByIds(db, basis.list_ids)
+      : currentCountryLists(db, entity.company_id),
   ])
-  const facts = factsFrom(entity, risks, lists)
+  const facts = factsFrom(entity, basis.risks, lists)
   return { ruleSet, lists, facts, recommendation: evaluate(ruleSet.definition, facts) }
 }
 
