@@ -30,6 +30,9 @@ import views from './plugins/external/views.js'
 import recycleBinRoutes from './recycle-bin/routes.js'
 import countryListRoutes from './risk/country-list-routes.js'
 import riskRoutes, { riskSettingsRoutes } from './risk/routes.js'
+import screeningRoutes from './screening/routes.js'
+import searchRoutes from './screening/search-routes.js'
+import screeningSettingsRoutes from './screening/settings-routes.js'
 import serviceRoutes from './services/routes.js'
 import sessionRoutes from './sessions/routes.js'
 import { type DocumentStorage, FileSystemStorage } from './storage/document-storage.js'
@@ -124,6 +127,9 @@ export async function buildApp({
   await app.register(riskRoutes)
   await app.register(riskSettingsRoutes)
   await app.register(countryListRoutes)
+  await app.register(screeningRoutes)
+  await app.register(searchRoutes)
+  await app.register(screeningSettingsRoutes)
   await app.register(serviceRoutes)
   await app.register(documentRoutes)
   await app.register(recycleBinRoutes)

@@ -50,8 +50,11 @@ export interface Flash {
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: RouteAccess
-    /** The route takes a multipart form (an upload); every other state-changing route takes url-encoded forms. */
-    multipart?: true
+    /**
+     * The route takes a multipart form (an upload); every other state-changing route takes url-encoded forms.
+     * `true`: one file of at most MAX_UPLOAD_MB (the app's limits); or this route's own limits.
+     */
+    multipart?: true | { files: number; fileSize: number }
   }
   interface FastifyRequest {
     user: CurrentUser | null

@@ -65,6 +65,38 @@ const ACTIONS: Record<string, ActionWords> = {
   'risk.overridden': { label: 'Risk assessment overridden', did: (t) => `overrode the risk assessment of ${t}` },
   'risk.draft_saved': { label: 'Risk rule set draft saved', did: () => 'saved the draft risk rule set' },
   'risk.published': { label: 'Risk rule set published', did: () => 'published the risk rule set' },
+  'risk.country_list_saved': { label: 'Country list saved', did: () => 'saved a new version of a country list' },
+  'screening.list_imported': {
+    label: 'Screening list imported',
+    did: () => 'imported a new version of a screening list',
+  },
+  'screening.profile_created': { label: 'Search profile created', did: () => 'created a search profile' },
+  'screening.profile_changed': { label: 'Search profile changed', did: () => 'changed a search profile' },
+  'screening.four_eyes_changed': {
+    label: 'Four-eyes review changed',
+    did: () => 'changed four-eyes review of searches',
+  },
+  'screening.credits_topped_up': { label: 'Screening credits topped up', did: () => 'topped up the screening credits' },
+  'screening.budget_changed': {
+    label: 'Manual search budget changed',
+    did: (t) => `changed the monthly budget of ${t}`,
+  },
+  'screening.manual_search': { label: 'Manual search run', did: (t) => `ran a manual screening search of ${t}` },
+  'screening.search_resolved': { label: 'Search resolved', did: (t) => `resolved a screening search of ${t}` },
+  'screening.search_checked': { label: 'Search checked', did: (t) => `checked a screening search of ${t}` },
+  'screening.search_approved': {
+    label: 'Search approved',
+    did: (t) => `approved the review of a screening search of ${t}`,
+  },
+  'screening.search_sent_back': {
+    label: 'Search sent back',
+    did: (t) => `sent back the review of a screening search of ${t}`,
+  },
+  'screening.one_time_search': { label: 'One-time search run', did: () => 'ran a one-time search' },
+  'screening.one_time_search_deleted': {
+    label: 'One-time search deleted',
+    did: () => 'deleted a one-time search for good',
+  },
   'settings.client_access_changed': {
     label: 'Client access settings changed',
     did: () => 'changed the client access settings',

@@ -73,7 +73,9 @@ export default fp(
           entityHistory(app.db, entity.company_id, entity.id),
         ])
         const names = await userNames(app.db, entity.company_id, userIdsIn(history))
-        return this.code(errors.any ? 422 : 200).page('entities/show', {
+        // A refusal's own status (409: someone changed something meanwhile, or credits ran out) is kept.
+        const status = errors.any ? (this.statusCode >= 400 ? this.statusCode : 422) : 200
+        return this.code(status).page('entities/show', {
           title: entity.name,
           entity,
           sections: loaded.filter((s) => s.data !== undefined),

@@ -335,6 +335,9 @@ export interface EntityValues {
 
 export interface Entity extends EntityValues {
   id: string
+  /** A confirmed true match of a closed screening search (src/screening/): facts the risk rules read. */
+  screening_sanctions_match: boolean
+  screening_pep_match: boolean
   company_id: string
   owner_name: string
   created_at: Date
@@ -362,6 +365,8 @@ const ENTITY_COLUMNS = [
   'e.volume_band',
   'e.cash_intensive',
   'e.pep',
+  'e.screening_sanctions_match',
+  'e.screening_pep_match',
   'e.created_at',
   'e.updated_at',
   'e.deleted_at',

@@ -9,12 +9,13 @@ import { FormErrors } from './form-errors.js'
  *
  * `status` is 422 (the request was understood and refused), or 409 when the refusal comes from a change
  * someone else made meanwhile (the client was saved by another user; the last other administrator was
- * removed a moment ago), so the person looks again rather than retypes.
+ * removed a moment ago), so the person looks again rather than retypes, or 403 when the rule is about who
+ * the person is (they checked this search, so someone else must approve it).
  */
 export class RuleError extends Error {
   /** Every problem found, each with its field (a form's checks may find several at once). */
   readonly errors: FormErrors
-  readonly status: 409 | 422
+  readonly status: 403 | 409 | 422
   /** What the form is shown with again, when the rule found something newer (the stored client, say). */
   readonly current?: unknown
 
@@ -37,8 +38,8 @@ export class RuleError extends Error {
 }
 
 interface RuleErrorOptions {
-  /** 409 when someone else changed what the form was about since it was shown; 422 otherwise. */
-  status?: 409 | 422
+  /** 409 when someone else changed what the form was about since it was shown; 403 when it is about who acts; 422 otherwise. */
+  status?: 403 | 409 | 422
   current?: unknown
 }
 

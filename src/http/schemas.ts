@@ -45,3 +45,19 @@ export function formBody(fields: TProperties = {}): TSchema {
 export function fields(names: readonly string[], maxLength = MAX_FIELD): TProperties {
   return Object.fromEntries(names.map((name) => [name, one(maxLength)]))
 }
+
+/**
+ * A form body whose fields are also named per row, like `decision-<id>`: each name matching one of
+ * `patterns` (a regular expression for the whole name) is one text value of at most its length.
+ */
+export function formBodyWithRows(fields: TProperties, patterns: Record<string, number>): TSchema {
+  return Type.Object(
+    { _csrf: one(200), _once: one(100), ...fields },
+    {
+      additionalProperties: false,
+      patternProperties: Object.fromEntries(
+        Object.entries(patterns).map(([pattern, maxLength]) => [pattern, Type.String({ maxLength, pattern: NO_NUL })]),
+      ),
+    },
+  )
+}

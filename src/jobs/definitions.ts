@@ -6,6 +6,7 @@ import { flushStorageDeletions } from '../documents/service.js'
 import { deleteExpiredSessions } from '../identity/session-store.js'
 import { deleteOldFormClaims } from '../plugins/app/form-once.js'
 import { recheckAll } from '../risk/risk-state.js'
+import { screenAllCompanies } from '../screening/nightly.js'
 import type { DocumentStorage } from '../storage/document-storage.js'
 
 /** What a job gets to work with: the app's database, configuration, storage and mail delivery. */
@@ -116,6 +117,19 @@ export const JOBS: readonly JobDefinition[] = [
     retryDelaySeconds: 30,
     expireInSeconds: 600,
     run: async (context) => recheckAll(context.db, context.signal),
+  },
+  {
+    name: 'screening.nightly',
+    title: 'Nightly screening',
+    // Every live client of every company with lists, against its lists, incrementally (src/screening/nightly.ts).
+    cron: '0 2 * * *',
+    retryLimit: 3,
+    retryDelaySeconds: 300,
+    expireInSeconds: 3600,
+    run: async (context) => {
+      const { companies, screened, searches } = await screenAllCompanies(context.db, context.signal)
+      return { companies, screened, searches }
+    },
   },
   {
     name: 'storage.sweep',

@@ -47,6 +47,8 @@ export function factsFrom(
     | 'volume_band'
     | 'cash_intensive'
     | 'pep'
+    | 'screening_sanctions_match'
+    | 'screening_pep_match'
   >,
   serviceRisks: readonly string[],
   lists: CountryLists,
@@ -74,8 +76,9 @@ export function factsFrom(
     delivery_channel: entity.delivery_channel,
     volume_band: entity.volume_band,
     cash_intensive: entity.cash_intensive,
-    pep: entity.pep,
-    sanctions_match: false,
+    // A PEP by the client's own record, or by a confirmed screening match.
+    pep: entity.pep || entity.screening_pep_match,
+    sanctions_match: entity.screening_sanctions_match,
   }
 }
 

@@ -3,6 +3,7 @@ import { hashPassword, verifyPassword } from '../auth/passwords.js'
 import type { Db } from '../db/knex.js'
 import type { DocumentStorage } from '../storage/document-storage.js'
 import { seedDemoEntities, seedDemoRisk } from './demo-entities.js'
+import { seedDemoScreening } from './demo-screening.js'
 
 export const DEMO_COMPANY = 'Demo Accounting LLP'
 
@@ -56,10 +57,10 @@ export const DEMO_USERS: {
 
 /** Creates the demo company, its users and clients once; does nothing when it already exists. */
 export async function seedDemoCompany(db: Db, storage: DocumentStorage): Promise<void> {
-  await db.transaction(async (trx) => {
+  const created = await db.transaction(async (trx) => {
     // Serialises concurrent starts: only one process seeds.
     await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['kyc-demo-seed'])
-    if (await trx('companies').where({ name: DEMO_COMPANY }).first()) return
+    if (await trx('companies').where({ name: DEMO_COMPANY }).first()) return undefined
     const [company] = await trx('companies').insert({ name: DEMO_COMPANY, time_zone: 'Europe/London' }).returning('id')
     const userIds: string[] = []
     for (const u of DEMO_USERS) {
@@ -79,7 +80,10 @@ export async function seedDemoCompany(db: Db, storage: DocumentStorage): Promise
       [userIds[0], userIds[2]].filter((id): id is string => Boolean(id)),
     )
     await seedDemoRisk(trx, company.id, userIds[2] as string)
+    return { companyId: company.id as string, admin: userIds[0] as string, compliance: userIds[2] as string }
   })
+  // Screening reads committed clients and runs its own transactions (as the nightly job does).
+  if (created) await seedDemoScreening(db, created.companyId, created)
 }
 
 /** The demo logins that still work (a changed password is not printed). */

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import type { LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
+import { ROOT_DIR } from '../../src/config.js'
 import type { DeclaredRoute } from '../../src/plugins/app/guard.js'
 import { multipartBody, PDF_BYTES, type TestApp, testApp, Visitor } from './app.js'
 import { anEntity } from './entities.js'
@@ -37,6 +40,13 @@ export interface DeskIds {
   email: string
   /** An open invitation's token (from the email that carried it). */
   invitationToken: string
+  /** A manual screening search of `entity` (with a potential match, open). */
+  search: string
+  /** One-time searches: one to show, one that POST …/delete deletes. */
+  oneTimeSearch: string
+  doomedOneTimeSearch: string
+  /** The company's default search profile. */
+  profile: string
 }
 
 export interface Desk extends TestApp {
@@ -214,6 +224,31 @@ export async function seedDesk(t: Test): Promise<Desk> {
   const session = (await db('sessions').where({ user_id: admin.id }).select('id')).find((s) => !before.has(s.id))?.id
   if (!session) throw new Error('seeding: no second session')
 
+  // Screening: a list imported through the upload form (the OpenSanctions fixture), credits topped up, a
+  // manual search of the client renamed to match an entry, and two one-time searches.
+  const listFile = multipartBody([['_csrf', a.csrfToken]], {
+    field: 'files',
+    filename: 'targets.simple.csv',
+    content: readFileSync(path.join(ROOT_DIR, 'test/screening/fixtures/opensanctions-targets.simple.csv')),
+    type: 'text/csv',
+  })
+  await expectStatus(
+    'list import',
+    a.request({
+      method: 'POST',
+      url: '/settings/screening-lists',
+      payload: listFile.payload,
+      headers: listFile.headers,
+    }),
+  )
+  await post('credits', '/settings/screening/credits', { amount: '20', note: 'Seeded' })
+  await db('entities').where({ id: entity }).update({ name: 'Rosneft Main Client' })
+  const manual = await post('manual search', `/entities/${entity}/searches`, {})
+  const oneTime = async (name: string) =>
+    String(
+      (await post(`one-time search ${name}`, '/one-time-searches/new', { name, kind: 'individual' })).headers.location,
+    ).replace('/one-time-searches/', '')
+
   const ids: DeskIds = {
     entity,
     doomedEntity,
@@ -234,6 +269,10 @@ export async function seedDesk(t: Test): Promise<Desk> {
     session,
     email: String(invitation.id),
     invitationToken,
+    search: String(manual.headers.location).split('/').pop() as string,
+    oneTimeSearch: await oneTime('Vladimir Putin'),
+    doomedOneTimeSearch: await oneTime('Emmanuel Macron'),
+    profile: (await db('screening_profiles').where({ company_id: company.id, is_default: true }).first('id')).id,
   }
 
   const paramValue = (route: Pick<DeclaredRoute, 'method' | 'url'>, name: string): string => {
@@ -248,6 +287,11 @@ export async function seedDesk(t: Test): Promise<Desk> {
         return 'eu_high_risk'
       case 'token':
         return invitationToken
+      case 'search':
+        if (url.startsWith('/one-time-searches/')) return post ? ids.doomedOneTimeSearch : ids.oneTimeSearch
+        return ids.search
+      case 'profile':
+        return ids.profile
       case 'sessionId':
         return ids.session
       case 'serviceId':

@@ -23,7 +23,7 @@ t.test('the demo company: clients, services, documents and risk assessments, see
           .count('* as n')
       )[0]?.n,
     )
-  t.equal(await count('entities'), 300)
+  t.equal(await count('entities'), 302, '300 invented clients and two named like listed ones')
   t.ok((await count('entity_services')) > 100, 'services allocated')
   t.ok((await count('documents')) > 10, 'documents')
   t.ok((await count('entities', { pep: true })) > 0, 'some politically exposed persons')
@@ -43,4 +43,21 @@ t.test('the demo company: clients, services, documents and risk assessments, see
   t.same(classes.sort(), ['high', 'low', 'medium'], 'every classification is there')
   const [ruleSet] = await db('risk_rule_sets').where({ company_id: company.id }).select('version', 'definition')
   t.same(ruleSet, { version: 1, definition: DEFAULT_RULE_SET }, 'the default rule set, published as version 1')
+
+  // Screening: the shipped lists, credits, four-eyes on, every client screened once, a review under way.
+  t.match(
+    await db('screening_list_versions')
+      .where({ company_id: company.id })
+      .orderBy('list')
+      .select('list', 'version', 'entry_count'),
+    [
+      { list: 'ofac-sdn', version: 1, entry_count: 8976 },
+      { list: 'un', version: 1, entry_count: 1003 },
+    ],
+  )
+  t.match(await db('companies').where({ id: company.id }).first(), { screening_credits: 40, screening_four_eyes: true })
+  t.equal(await count('screening_searches', { kind: 'automated' }), 302, 'every client screened by the nightly run')
+  t.ok((await count('screening_searches', { status: 'open' })) >= 1, 'a search with potential matches to review')
+  t.equal(await count('screening_searches', { status: 'awaiting_approval' }), 1, 'one checked, awaiting approval')
+  t.equal(await count('screening_searches', { kind: 'one_time' }), 1, 'a one-time search')
 })

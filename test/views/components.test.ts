@@ -18,6 +18,7 @@ import { browserSuite } from '../helpers/browser.js'
 const EXAMPLES: Record<string, Record<string, unknown>[]> = {
   'text-field': [
     { field: { name: 'name', label: 'Name', value: 'Ada Lovelace', autocomplete: 'off' } },
+    { field: { name: 'amount', label: 'Credits to add', value: '50', inputmode: 'numeric' } },
     {
       field: {
         name: 'email',
@@ -127,6 +128,7 @@ const EXAMPLES: Record<string, Record<string, unknown>[]> = {
         error: 'The file is empty: choose a file with content',
       },
     },
+    { file: { name: 'files', label: 'List files', hint: 'OFAC’s CSV files together.', multiple: true } },
   ],
   'error-summary': [
     {

@@ -1,8 +1,27 @@
 import fp from 'fastify-plugin'
 import { effectivePermissions } from '../../access/permissions.js'
 import { touchSession } from '../../identity/session-store.js'
-import { findUserById } from '../../identity/user-row.js'
+import { findUserById, type UserRow } from '../../identity/user-row.js'
 import type { CurrentUser } from '../../types.js'
+
+/** The user as a request knows them: their row, with the permissions their granted ones switch on. */
+export function currentUserOf(row: UserRow): CurrentUser {
+  return {
+    id: row.id,
+    companyId: row.company_id,
+    companyName: row.company_name,
+    name: row.name,
+    email: row.email,
+    granted: new Set(row.granted),
+    permissions: effectivePermissions(row.granted),
+    shareAllClients: row.share_all_clients,
+    company: {
+      clientAccessEnabled: row.client_access_enabled,
+      allowSharing: row.allow_sharing,
+      allowAccessRequests: row.allow_access_requests,
+    },
+  }
+}
 
 /**
  * Reads the signed-in user afresh on every request (one query), so a change of permissions, a
@@ -21,21 +40,7 @@ export default fp(
         await session.destroy()
         return
       }
-      const user: CurrentUser = {
-        id: row.id,
-        companyId: row.company_id,
-        companyName: row.company_name,
-        name: row.name,
-        email: row.email,
-        granted: new Set(row.granted),
-        permissions: effectivePermissions(row.granted),
-        shareAllClients: row.share_all_clients,
-        company: {
-          clientAccessEnabled: row.client_access_enabled,
-          allowSharing: row.allow_sharing,
-          allowAccessRequests: row.allow_access_requests,
-        },
-      }
+      const user = currentUserOf(row)
       request.user = user
       await touchSession(app.db, session.sessionId)
     })

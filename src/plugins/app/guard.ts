@@ -118,7 +118,8 @@ async function submittedToken(request: FastifyRequest): Promise<string | undefin
   const header = request.headers['x-csrf-token']
   if (typeof header === 'string') return header
   if (request.isMultipart()) {
-    const parts = request.parts()
+    const limits = request.routeOptions.config.multipart
+    const parts = typeof limits === 'object' ? request.parts({ limits }) : request.parts()
     request.multipartParts = parts
     const first = await parts.next()
     const part = first.done ? undefined : first.value
@@ -154,7 +155,7 @@ export default fp(
     app.addHook('onRoute', (route) => {
       const access = checkDeclaration(route)
       const methods = Array.isArray(route.method) ? route.method : [route.method]
-      const multipart = route.config?.multipart === true
+      const multipart = Boolean(route.config?.multipart)
       // A route that declares no query string or body takes none: whatever is sent is dropped before the
       // handler, so no handler ever reads input nobody checked (src/http/schemas.ts).
       route.schema ??= {}

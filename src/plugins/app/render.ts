@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { PermissionKey } from '../../access/permissions.js'
+import { SEARCH_REVIEW_PERMISSIONS } from '../../access/screening.js'
 import { isolate } from '../../forms/names.js'
 import type { CurrentUser, Flash } from '../../types.js'
 import { anonymousCsrfToken } from './csrf.js'
@@ -30,6 +31,13 @@ export const NAVIGATION: NavItem[] = [
   { href: '/entities', label: 'Client relationships', needs: 'read_data', section: 'Clients' },
   { href: '/access-requests', label: 'Access requests', needs: 'read_data', section: 'Clients' },
   {
+    href: '/searches',
+    label: 'Searches',
+    needs: SEARCH_REVIEW_PERMISSIONS,
+    section: 'Clients',
+  },
+  { href: '/one-time-searches', label: 'One-time searches', needs: 'view_one_time_searches', section: 'Clients' },
+  {
     href: '/recycle-bin',
     label: 'Recycle bin',
     needs: ['delete_entities', 'permanently_delete_documents'],
@@ -47,6 +55,14 @@ export const NAVIGATION: NavItem[] = [
   { href: '/settings/services', label: 'Services', needs: 'system_administrator', section: 'Settings' },
   { href: '/settings/risk', label: 'Risk rules', needs: 'system_administrator', section: 'Settings' },
   { href: '/settings/country-lists', label: 'Country lists', needs: 'system_administrator', section: 'Settings' },
+  { href: '/settings/screening', label: 'Screening', needs: 'system_administrator', section: 'Settings' },
+  {
+    href: '/settings/screening-lists',
+    label: 'Screening lists',
+    needs: 'system_administrator',
+    section: 'Settings',
+  },
+  { href: '/settings/search-log', label: 'Search log', needs: 'system_administrator', section: 'Settings' },
   { href: '/settings/audit', label: 'Audit trail', needs: 'system_administrator', section: 'Settings' },
   { href: '/settings/outgoing-email', label: 'Outgoing email', needs: 'system_administrator', section: 'Settings' },
   { href: '/settings/jobs', label: 'Background jobs', needs: 'system_administrator', section: 'Settings' },
