@@ -36,6 +36,7 @@ export const DEMO_USERS: {
     password: 'demo-compliance-pass',
     permissions: [
       'manage_external_searches',
+      'manual_external_searches',
       'override_risk_assessments',
       'check_entity_external_searches',
       'approve_entity_external_searches',
@@ -57,10 +58,10 @@ export const DEMO_USERS: {
 
 /** Creates the demo company, its users and clients once; does nothing when it already exists. */
 export async function seedDemoCompany(db: Db, storage: DocumentStorage): Promise<void> {
-  const created = await db.transaction(async (trx) => {
+  await db.transaction(async (trx) => {
     // Serialises concurrent starts: only one process seeds.
     await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['kyc-demo-seed'])
-    if (await trx('companies').where({ name: DEMO_COMPANY }).first()) return undefined
+    if (await trx('companies').where({ name: DEMO_COMPANY }).first()) return
     const [company] = await trx('companies').insert({ name: DEMO_COMPANY, time_zone: 'Europe/London' }).returning('id')
     const userIds: string[] = []
     for (const u of DEMO_USERS) {
@@ -80,10 +81,18 @@ export async function seedDemoCompany(db: Db, storage: DocumentStorage): Promise
       [userIds[0], userIds[2]].filter((id): id is string => Boolean(id)),
     )
     await seedDemoRisk(trx, company.id, userIds[2] as string)
-    return { companyId: company.id as string, admin: userIds[0] as string, compliance: userIds[2] as string }
   })
-  // Screening reads committed clients and runs its own transactions (as the nightly job does).
-  if (created) await seedDemoScreening(db, created.companyId, created)
+  // Screening reads committed clients and runs its own transactions (as the nightly job does): it is seeded
+  // after them, under a lock of its own, and also for a demo company made before screening existed.
+  await db.transaction(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['kyc-demo-screening-seed'])
+    const company: string | undefined = (await trx('companies').where({ name: DEMO_COMPANY }).first('id'))?.id
+    if (!company || (await trx('screening_list_versions').where({ company_id: company }).first('id'))) return
+    const userId = async (email: string) =>
+      (await trx('users').where({ company_id: company, email }).first('id'))?.id as string | undefined
+    const [admin, compliance] = [await userId('admin@demo.test'), await userId('compliance@demo.test')]
+    if (admin && compliance) await seedDemoScreening(db, company, { admin, compliance })
+  })
 }
 
 /** The demo logins that still work (a changed password is not printed). */
