@@ -131,7 +131,9 @@ async function measure(url: string): Promise<void> {
   const log = process.env.BENCH_MEMORY_LOG
     ? setInterval(() => {
         const m = process.memoryUsage()
-        process.stderr.write(`  rss ${Math.round(m.rss / 1e6)} MB, heap ${Math.round(m.heapUsed / 1e6)} of ${Math.round(m.heapTotal / 1e6)} MB\n`)
+        process.stderr.write(
+          `  rss ${Math.round(m.rss / 1e6)} MB, heap ${Math.round(m.heapUsed / 1e6)} of ${Math.round(m.heapTotal / 1e6)} MB\n`,
+        )
       }, 1000)
     : undefined
   const run = await screenCompany(db, company.id)
