@@ -1,7 +1,6 @@
-import { Readable } from 'node:stream'
-import { stringify } from 'csv-stringify'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { FormErrors } from '../forms/form-errors.js'
+import { sendCsv } from '../http/csv.js'
 import { isCalendarDate, isUuid, pageNumber, pageRange, signedInUser, withQuery } from '../http/params.js'
 import { fields, query } from '../http/schemas.js'
 import { actionLabel, auditSentence, userIdsIn } from './describe.js'
@@ -119,31 +118,24 @@ export default async function auditRoutes(app: FastifyInstance) {
           before = rows.at(-1)?.id
         }
       }
-      const csv = Readable.from(entries()).pipe(
-        stringify({
-          header: true,
-          columns: [
-            'Time (UTC)',
-            'Who',
-            'Action',
-            'What happened',
-            'Action key',
-            'Concerning (type)',
-            'Concerning (id)',
-            'Concerning',
-            'Before (stored)',
-            'After (stored)',
-            'Address',
-          ],
-          cast: { string: (value) => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value) },
-        }),
+      return sendCsv(
+        reply,
+        'audit-trail',
+        [
+          'Time (UTC)',
+          'Who',
+          'Action',
+          'What happened',
+          'Action key',
+          'Concerning (type)',
+          'Concerning (id)',
+          'Concerning',
+          'Before (stored)',
+          'After (stored)',
+          'Address',
+        ],
+        entries(),
       )
-      const day = new Date().toISOString().slice(0, 10)
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('Content-Disposition', `attachment; filename="audit-trail-${day}.csv"`)
-        .header('Cache-Control', 'private, no-store')
-        .send(csv)
     },
   )
 }

@@ -1,5 +1,3 @@
-import { Readable } from 'node:stream'
-import { stringify } from 'csv-stringify'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { mayReviewSearches, SEARCH_REVIEW_PERMISSIONS } from '../access/screening.js'
 import { companyUsers } from '../audit/queries.js'
@@ -7,6 +5,7 @@ import { COUNTRIES } from '../entities/reference.js'
 import { FormErrors, text } from '../forms/form-errors.js'
 import type { FormRerender } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
+import { sendCsv } from '../http/csv.js'
 import { isCalendarDate, isUuid, NotFoundError, oneOf, pageNumber, signedInUser, withQuery } from '../http/params.js'
 import { fields, formBody, query } from '../http/schemas.js'
 import { deleteOneTimeSearch, runOneTimeSearch } from './manual.js'
@@ -255,35 +254,28 @@ export default async function searchRoutes(app: FastifyInstance) {
           if (batch.length < 1000) return
         }
       }
-      const csv = Readable.from(rows()).pipe(
-        stringify({
-          header: true,
-          columns: [
-            'Time (UTC)',
-            'Search',
-            'Who',
-            'Client',
-            'Name searched',
-            'Type',
-            'Date of birth',
-            'Country',
-            'Profile',
-            'Threshold',
-            'List versions',
-            'Potential matches',
-            'Top score',
-            'Status',
-            'Search id',
-          ],
-          cast: { string: (value) => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value) },
-        }),
+      return sendCsv(
+        reply,
+        'search-log',
+        [
+          'Time (UTC)',
+          'Search',
+          'Who',
+          'Client',
+          'Name searched',
+          'Type',
+          'Date of birth',
+          'Country',
+          'Profile',
+          'Threshold',
+          'List versions',
+          'Potential matches',
+          'Top score',
+          'Status',
+          'Search id',
+        ],
+        rows(),
       )
-      const day = new Date().toISOString().slice(0, 10)
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('Content-Disposition', `attachment; filename="search-log-${day}.csv"`)
-        .header('Cache-Control', 'private, no-store')
-        .send(csv)
     },
   )
 }
