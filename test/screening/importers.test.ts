@@ -1,6 +1,6 @@
 /**
- * The list importers against the real files in ../shared/data/sanctions (a 2021 OFAC snapshot and a UN
- * consolidated list), an OpenSanctions fixture, and small broken inputs that must each be refused with the
+ * The list importers against the real files shipped in seeds/sanctions (copies of the project's shared data: a
+ * 2021 OFAC snapshot and a UN consolidated list), an OpenSanctions fixture, and small broken inputs that must each be refused with the
  * line or element at fault.
  */
 import { readFileSync } from 'node:fs'
@@ -8,9 +8,10 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import t from 'tap'
 import { type ListFile, parseListFiles, parseListPaths } from '../../src/screening/lists/parse.js'
+import { SHIPPED_LISTS_DIR } from '../../src/screening/lists/shipped.js'
 import { type ListEntry, ListFormatError, type ParsedList } from '../../src/screening/lists/types.js'
 
-const DATA = path.resolve(import.meta.dirname, '../../../shared/data/sanctions')
+const DATA = SHIPPED_LISTS_DIR
 const OFAC_FILES = ['ofac-sdn.csv', 'ofac-alt.csv', 'ofac-add.csv', 'ofac-sdn_comments.csv']
 const REAL_FILES = [...OFAC_FILES, 'un-consolidated.xml'].map((file) => path.join(DATA, file))
 const FIXTURE = path.join(import.meta.dirname, 'fixtures', 'opensanctions-targets.simple.csv')
