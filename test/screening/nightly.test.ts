@@ -1,9 +1,11 @@
 import t, { type Test } from 'tap'
 import { screenAllCompanies, screenCompany } from '../../src/screening/nightly.js'
 import { testApp } from '../helpers/app.js'
+import { testDatabase } from '../helpers/database.js'
 import { anEntity } from '../helpers/entities.js'
-import { twoCompanies } from '../helpers/factories.js'
+import { aCompany, aUser, twoCompanies } from '../helpers/factories.js'
 import { aList, LISTED } from '../helpers/screening.js'
+import { appWithQueue } from '../jobs/helpers.js'
 
 async function setup(t: Test) {
   const { app, db } = await testApp(t)
@@ -109,4 +111,19 @@ t.test('the job screens every company that has lists, each against its own', asy
   const run = await screenAllCompanies(s.db)
   t.match(run, { companies: 1, screened: 3, searches: 3 })
   t.same(await s.searchesOf(foreign.id), [], 'a company without lists is not screened')
+})
+
+t.test('the nightly run is the job screening.nightly of the job queue', async (t) => {
+  const { db, url } = await testDatabase(t)
+  const { app, queue } = await appWithQueue(t, { db, url, work: false })
+  const company = await aCompany(db)
+  const admin = await aUser(db, { company, permissions: ['system_administrator'] })
+  await aList(db, company)
+  await anEntity(db, { company, owner: admin, name: 'Maria Gonzalez Lopez' })
+  t.ok(
+    queue.definitions.some((d) => d.name === 'screening.nightly' && d.cron === '0 2 * * *'),
+    'every night at 02:00',
+  )
+  t.same(await app.jobs.runNow('screening.nightly'), { companies: 1, screened: 1, searches: 1 })
+  t.match(await db('screening_searches').where({ company_id: company.id }), [{ kind: 'automated', status: 'open' }])
 })
