@@ -18,7 +18,7 @@ type Subject = Pick<CurrentUser, 'id' | 'permissions'>
 export type ReviewStep = 'resolve' | 'check' | 'approve'
 
 export interface SearchUnderReview {
-  status: 'clear' | 'open' | 'awaiting_approval' | 'closed'
+  status: 'clear' | 'open' | 'awaiting_approval' | 'closed' | 'superseded'
   checked_by: string | null
 }
 
@@ -31,6 +31,8 @@ export function reviewStepFor(
   if (search.status === 'clear')
     return { refusal: 'This search found no potential matches: there is nothing to review' }
   if (search.status === 'closed') return { refusal: 'This search is closed' }
+  if (search.status === 'superseded')
+    return { refusal: 'A newer search of this client replaced this one: review the newer search' }
   if (search.status === 'open') {
     if (!fourEyes)
       return user.permissions.has('manage_external_searches')

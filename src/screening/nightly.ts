@@ -20,6 +20,7 @@ import {
   outcomeKey,
   outcomeOf,
   searchRowOf,
+  supersedeOlder,
   withoutDismissed,
 } from './searches.js'
 
@@ -219,6 +220,11 @@ async function screenBatch(
     for (let i = 0; i < searchRows.length; i += 1000)
       await trx('screening_searches').insert(searchRows.slice(i, i + 1000))
     for (let i = 0; i < matchRows.length; i += 1000) await trx('screening_matches').insert(matchRows.slice(i, i + 1000))
+    await supersedeOlder(
+      trx,
+      companyId,
+      states.flatMap((s) => (s.search ? [{ entityId: s.id, searchId: s.search }] : [])),
+    )
     await trx.raw(
       `INSERT INTO entity_screening (entity_id, company_id, subject_hash, outcome, last_search_id, screened_at)
        SELECT u.id, ?, u.subject, u.outcome::jsonb, u.search, now()

@@ -30,6 +30,8 @@ export interface SearchRow {
   sent_back_by_name: string | null
   sent_back_reason: string | null
   closed_at: Date | null
+  /** The newer search of the client that replaced this open one. */
+  superseded_by: string | null
 }
 
 export interface MatchRow {
@@ -72,6 +74,7 @@ function searchColumns(db: Conn) {
     'sb.name as sent_back_by_name',
     's.sent_back_reason',
     's.closed_at',
+    's.superseded_by',
   ].map((c) => db.ref(c))
 }
 
@@ -164,7 +167,7 @@ export interface SearchFilters {
  * (the client access rule as one predicate of the same statement), newest first.
  */
 export function searchesPage(db: Db, user: CurrentUser, f: SearchFilters, size: number): Promise<SearchRow[]> {
-  const statuses = f.tab === 'closed' ? ['closed', 'clear'] : [f.tab]
+  const statuses = f.tab === 'closed' ? ['closed', 'clear', 'superseded'] : [f.tab]
   return withPeople(db)
     .where('s.company_id', user.companyId)
     .whereNot('s.kind', 'one_time')

@@ -170,7 +170,8 @@ async function approve(
 /**
  * After a client's search closes: its false matches stay quiet until the client's name data or the entry
  * changes, its true matches are no longer dismissed, and the client's confirmed sanctions and PEP facts are
- * those of every true match of its closed searches.
+ * those of each entry's latest decision in its closed searches (a match confirmed, then decided false in a
+ * later review, no longer counts).
  */
 async function closed(trx: Knex.Transaction, search: LockedSearch): Promise<void> {
   if (!search.entity_id) return
@@ -193,12 +194,17 @@ async function closed(trx: Knex.Transaction, search: LockedSearch): Promise<void
     [search.id, search.entity_id],
   )
   await trx.raw(
-    `UPDATE entities e SET
-       screening_sanctions_match = EXISTS (SELECT 1 FROM screening_matches m JOIN screening_searches s ON s.id = m.search_id
-         WHERE s.entity_id = e.id AND s.status = 'closed' AND m.decision = 'true_match' AND 'sanction' = ANY (m.topics)),
-       screening_pep_match = EXISTS (SELECT 1 FROM screening_matches m JOIN screening_searches s ON s.id = m.search_id
-         WHERE s.entity_id = e.id AND s.status = 'closed' AND m.decision = 'true_match' AND 'pep' = ANY (m.topics))
+    `WITH latest AS (
+       -- Each entry's latest decision for this client, from its closed searches.
+       SELECT DISTINCT ON (m.list, m.entry_id) m.decision, m.topics
+       FROM screening_matches m JOIN screening_searches s ON s.id = m.search_id
+       WHERE s.company_id = ? AND s.entity_id = ? AND s.status = 'closed' AND m.decision IS NOT NULL
+       ORDER BY m.list, m.entry_id, s.closed_at DESC, s.created_at DESC
+     )
+     UPDATE entities e SET
+       screening_sanctions_match = EXISTS (SELECT 1 FROM latest WHERE decision = 'true_match' AND 'sanction' = ANY (topics)),
+       screening_pep_match = EXISTS (SELECT 1 FROM latest WHERE decision = 'true_match' AND 'pep' = ANY (topics))
      WHERE e.company_id = ? AND e.id = ?`,
-    [search.company_id, search.entity_id],
+    [search.company_id, search.entity_id, search.company_id, search.entity_id],
   )
 }

@@ -28,6 +28,7 @@ export const SEARCH_WORDS = {
     open: 'Open: to review',
     awaiting_approval: 'Awaiting approval',
     closed: 'Closed',
+    superseded: 'Superseded by a newer search',
   } as Record<string, string>,
   decision: { true_match: 'True match', false_match: 'False match' } as Record<string, string>,
   listName,

@@ -9,7 +9,7 @@ import { type CompanyIndex, matchWith, type StoredMatch, subjectHash, versionsRe
 type Conn = Db | Knex.Transaction
 
 export type SearchKind = 'automated' | 'manual' | 'one_time'
-export type SearchStatus = 'clear' | 'open' | 'awaiting_approval' | 'closed'
+export type SearchStatus = 'clear' | 'open' | 'awaiting_approval' | 'closed' | 'superseded'
 
 /** One match of a client's outcome: what the nightly run compares, and what a dismissal is checked against. */
 export interface OutcomeMatch {
@@ -104,12 +104,32 @@ export function matchRowsOf(companyId: string, searchId: string, matches: readon
   }))
 }
 
-/** Writes one search and its matches in the caller's transaction. */
+/** Writes one search and its matches in the caller's transaction; a client's older open search is superseded. */
 export async function recordSearch(trx: Knex.Transaction, s: SearchToRecord): Promise<string> {
   const searchId = randomUUID()
   await trx('screening_searches').insert(searchRowOf(searchId, s))
   if (s.matches.length > 0) await trx('screening_matches').insert(matchRowsOf(s.companyId, searchId, s.matches))
+  if (s.entityId) await supersedeOlder(trx, s.companyId, [{ entityId: s.entityId, searchId }])
   return searchId
+}
+
+/**
+ * Each client's open searches other than its newest one become "superseded" by it: the newest holds the
+ * matches as they are now. A search under review (awaiting approval) is left to its review; one whose
+ * review is being recorded right now holds its row lock, and is left alone once the review commits.
+ */
+export async function supersedeOlder(
+  trx: Knex.Transaction,
+  companyId: string,
+  newest: readonly { entityId: string; searchId: string }[],
+): Promise<void> {
+  if (newest.length === 0) return
+  await trx.raw(
+    `UPDATE screening_searches s SET status = 'superseded', superseded_by = n.search_id, closed_at = now()
+     FROM unnest(?::uuid[], ?::uuid[]) AS n(entity_id, search_id)
+     WHERE s.company_id = ? AND s.entity_id = n.entity_id AND s.id <> n.search_id AND s.status = 'open'`,
+    [newest.map((n) => n.entityId), newest.map((n) => n.searchId), companyId],
+  )
 }
 
 /** The client's outcome as kept for the nightly run to compare against. */

@@ -293,3 +293,40 @@ t.test('another company’s search, or a search of another client: not found', a
   await foreigner.login(s.foreigner.email, PASSWORD)
   t.equal((await foreigner.get(`/entities/${s.client.id}/searches/${id}`)).statusCode, 404)
 })
+
+t.test('a newer search of the client supersedes its open one, which can no longer be reviewed', async (t) => {
+  const s = await setup(t)
+  const older = await searched(s)
+  const newer = await searched(s)
+  t.match(await searchRow(s, older), { status: 'superseded', superseded_by: newer })
+  t.match(await searchRow(s, newer), { status: 'open', superseded_by: null })
+  const manager = await s.as(s.manager)
+  const page = visibleText((await manager.get(`/entities/${s.client.id}/searches/${older}`)).body)
+  t.match(page, 'Superseded by a newer search')
+  t.match(page, 'A newer search of this client replaced this one: review the newer search')
+  const refused = await review(s, manager, older, {
+    step: 'resolve',
+    ...decide(await matchIds(s, older), 'false_match'),
+  })
+  t.equal(refused.statusCode, 409)
+  t.equal((await searchRow(s, older)).status, 'superseded')
+
+  // A search under review is not superseded.
+  await s.db('companies').where({ id: s.company.id }).update({ screening_four_eyes: true })
+  await review(s, await s.as(s.checker), newer, { step: 'check', ...decide(await matchIds(s, newer), 'false_match') })
+  await searched(s)
+  t.equal((await searchRow(s, newer)).status, 'awaiting_approval')
+})
+
+t.test('a confirmed match decided false in a later review no longer counts for the risk assessment', async (t) => {
+  const s = await setup(t)
+  const first = await searched(s)
+  await review(s, await s.as(s.manager), first, { step: 'resolve', ...decide(await matchIds(s, first), 'true_match') })
+  t.equal((await s.db('entities').where({ id: s.client.id }).first()).screening_sanctions_match, true)
+  const second = await searched(s)
+  await review(s, await s.as(s.manager), second, {
+    step: 'resolve',
+    ...decide(await matchIds(s, second), 'false_match'),
+  })
+  t.equal((await s.db('entities').where({ id: s.client.id }).first()).screening_sanctions_match, false)
+})
