@@ -125,7 +125,9 @@ export const JOBS: readonly JobDefinition[] = [
     cron: '0 2 * * *',
     retryLimit: 3,
     retryDelaySeconds: 300,
-    expireInSeconds: 3600,
+    // Far longer than a run takes (100,000 clients: under a minute), so the queue never starts a second run
+    // beside one still going.
+    expireInSeconds: 6 * 3600,
     run: async (context) => {
       const { companies, screened, searches } = await screenAllCompanies(context.db, context.signal)
       return { companies, screened, searches }

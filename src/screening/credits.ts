@@ -35,20 +35,14 @@ export async function monthlyUse(
 
 /**
  * Spends one credit for a manual search, in the search's transaction: refused, with nothing spent, when
- * the user's monthly budget is used up or the company has no credit left. The user's row is locked first,
- * so two searches of one user at once count their budget one after the other; the balance is taken by one
- * conditional UPDATE, so two users' searches at once never take the last credit twice.
+ * the company has no credit left or the user's monthly budget is used up. The balance is taken by one
+ * conditional UPDATE, so two searches at once never take the last credit twice; the user's row is then
+ * locked, so two searches of one user at once count their budget one after the other.
  */
 export async function spendCredit(trx: Knex.Transaction, actor: RequestActor, field: string): Promise<number> {
   const { companyId, id: userId } = actor.user
-  await trx('users').where({ id: userId, company_id: companyId }).forUpdate().first('id')
-  const { used, budget } = await monthlyUse(trx, companyId, userId)
-  if (budget !== null && used >= budget)
-    throw new RuleError(
-      field,
-      `You have used your budget of ${budget} manual search${budget === 1 ? '' : 'es'} this month: an administrator can raise it`,
-      { status: 409 },
-    )
+  // The company's row first, then the user's: the order user administration locks them in, so the two
+  // never wait for each other in a circle.
   const { rows } = await trx.raw(
     `UPDATE companies SET screening_credits = screening_credits - 1
      WHERE id = ? AND screening_credits > 0 RETURNING screening_credits`,
@@ -59,6 +53,15 @@ export async function spendCredit(trx: Knex.Transaction, actor: RequestActor, fi
     throw new RuleError(
       field,
       'No screening credits are left, so no manual search was run and nothing was spent: an administrator can top them up',
+      { status: 409 },
+    )
+  await trx('users').where({ id: userId, company_id: companyId }).forUpdate().first('id')
+  const { used, budget } = await monthlyUse(trx, companyId, userId)
+  // Refused here, the transaction rolls back and the credit taken above with it.
+  if (budget !== null && used >= budget)
+    throw new RuleError(
+      field,
+      `You have used your budget of ${budget} manual search${budget === 1 ? '' : 'es'} this month: an administrator can raise it`,
       { status: 409 },
     )
   return balance

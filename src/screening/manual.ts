@@ -6,7 +6,7 @@ import type { RequestActor } from '../http/actor.js'
 import { isCalendarDate } from '../http/params.js'
 import { recordSpend, spendCredit } from './credits.js'
 import type { ScreeningQuery } from './match/types.js'
-import { profileById, profilesOf, type SearchProfile, snapshotOf } from './profiles.js'
+import { profileById, profilesOf, type SearchProfile, sameMatching, snapshotOf } from './profiles.js'
 import { companyIndex, matchWith, queryOf, type ScreenedClient, versionsRead } from './provider.js'
 import { recordSearch, screenClient, searchAudit } from './searches.js'
 
@@ -40,6 +40,7 @@ export async function runManualSearch(
 ): Promise<{ searchId: string; matches: number; balance: number }> {
   const companyId = actor.user.companyId
   const profile = snapshotOf(await chosenProfile(db, companyId, profileId))
+  const nightly = snapshotOf(await chosenProfile(db, companyId, undefined))
   const index = await indexWithLists(db, companyId, 'profile')
   return db.transaction(async (trx) => {
     const balance = await spendCredit(trx, actor, 'profile')
@@ -51,6 +52,7 @@ export async function runManualSearch(
       profile,
       kind: 'manual',
       createdBy: actor.user.id,
+      asNightly: sameMatching(profile, nightly),
     })
     await recordSpend(trx, actor, balance, searchId)
     await searchAudit(trx, actor, { id: searchId, entity_id: client.id }, 'screening.manual_search', undefined, {

@@ -69,7 +69,6 @@ async function listChanges(db: Db, companyId: string, since: Record<string, numb
     const gone: string[] = await db('screening_entries')
       .where({ company_id: companyId, list })
       .where('to_version', '>', before)
-      .where('from_version', '<=', before)
       .pluck('entry_id')
     for (const id of gone) ended.add(`${list}\u0000${id}`)
   }
@@ -223,6 +222,7 @@ async function screenBatch(
     await supersedeOlder(
       trx,
       companyId,
+      c.profile,
       states.flatMap((s) => (s.search ? [{ entityId: s.id, searchId: s.search }] : [])),
     )
     await trx.raw(
@@ -258,16 +258,29 @@ async function dismissalsOfMany(
   return byEntity
 }
 
-/** The nightly run of every company that has lists (the screening.nightly job). */
+/**
+ * The nightly run of every company that has lists (the screening.nightly job). A company whose run fails
+ * does not stop the others; the job then fails with the first error, so the queue retries it (a retry
+ * screens only what is still to do: each company's run is incremental).
+ */
 export async function screenAllCompanies(db: Db, signal?: AbortSignal): Promise<NightlyResult & { companies: number }> {
   const companies: string[] = await db('screening_list_versions').distinct('company_id').pluck('company_id')
   let screened = 0
   let searches = 0
+  const failures: Error[] = []
   for (const companyId of companies) {
     if (signal?.aborted) break
-    const r = await screenCompany(db, companyId, signal)
-    screened += r.screened
-    searches += r.searches
+    try {
+      const r = await screenCompany(db, companyId, signal)
+      screened += r.screened
+      searches += r.searches
+    } catch (error) {
+      failures.push(error instanceof Error ? error : new Error(String(error)))
+    }
   }
+  if (failures.length > 0)
+    throw new Error(
+      `Screening failed for ${failures.length} of ${companies.length} companies (the others were screened): ${failures[0]?.message}`,
+    )
   return { companies: companies.length, screened, searches, full: false }
 }

@@ -41,6 +41,16 @@ export function snapshotOf(profile: SearchProfile): ProfileSnapshot {
   }
 }
 
+/** Whether two profiles match alike: the same lists, threshold, and use of date of birth and country. */
+export function sameMatching(a: ProfileSnapshot, b: ProfileSnapshot): boolean {
+  return (
+    JSON.stringify(a.lists) === JSON.stringify(b.lists) &&
+    a.threshold === b.threshold &&
+    a.useBirthDate === b.useBirthDate &&
+    a.useCountry === b.useCountry
+  )
+}
+
 const COLUMNS = ['id', 'name', 'lists', 'threshold', 'use_birth_date', 'use_country', 'is_default'] as const
 
 const shaped = (row: SearchProfile): SearchProfile => ({ ...row, threshold: Number(row.threshold) })

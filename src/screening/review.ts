@@ -170,11 +170,14 @@ async function approve(
 /**
  * After a client's search closes: its false matches stay quiet until the client's name data or the entry
  * changes, its true matches are no longer dismissed, and the client's confirmed sanctions and PEP facts are
- * those of each entry's latest decision in its closed searches (a match confirmed, then decided false in a
- * later review, no longer counts).
+ * those of each entry's decision in its latest closed search of it (a match confirmed, then decided false
+ * in a newer search, no longer counts; an older search approved late does not undo a newer decision).
  */
 async function closed(trx: Knex.Transaction, search: LockedSearch): Promise<void> {
   if (!search.entity_id) return
+  // One review of a client at a time from here: the decisions read below then include any other review of
+  // the client that committed meanwhile.
+  await trx('entities').where({ company_id: search.company_id, id: search.entity_id }).forUpdate().first('id')
   // Quiet for the client as this search screened it: a change to its name data since raises the match again.
   const { query } = await trx('screening_searches').where({ id: search.id }).first('query')
   await trx.raw(
@@ -182,15 +185,26 @@ async function closed(trx: Knex.Transaction, search: LockedSearch): Promise<void
      SELECT m.company_id, ?, m.list, m.entry_id, m.entry_hash, ?, m.search_id
      FROM screening_matches m
      WHERE m.search_id = ? AND m.decision = 'false_match'
+       -- Not when a newer closed search of the client decided the entry (this one was approved late).
+       AND NOT EXISTS (
+         SELECT 1 FROM screening_matches n JOIN screening_searches ns ON ns.id = n.search_id
+         WHERE ns.company_id = m.company_id AND ns.entity_id = ? AND ns.status = 'closed' AND n.list = m.list
+           AND n.entry_id = m.entry_id AND n.decision IS NOT NULL
+           AND ns.created_at > (SELECT created_at FROM screening_searches WHERE id = m.search_id))
      ON CONFLICT (company_id, entity_id, list, entry_id) DO UPDATE
        SET entry_hash = EXCLUDED.entry_hash, subject_hash = EXCLUDED.subject_hash, search_id = EXCLUDED.search_id,
-           created_at = now()`,
-    [search.entity_id, subjectHash(query), search.id],
+           created_at = now()
+       -- An older search approved late does not replace what a newer one decided.
+       WHERE (SELECT created_at FROM screening_searches WHERE id = screening_dismissals.search_id)
+          <= (SELECT created_at FROM screening_searches WHERE id = EXCLUDED.search_id)`,
+    [search.entity_id, subjectHash(query), search.id, search.entity_id],
   )
   await trx.raw(
     `DELETE FROM screening_dismissals d USING screening_matches m
      WHERE m.search_id = ? AND m.decision = 'true_match' AND d.company_id = m.company_id AND d.entity_id = ?
-       AND d.list = m.list AND d.entry_id = m.entry_id`,
+       AND d.list = m.list AND d.entry_id = m.entry_id
+       AND (SELECT created_at FROM screening_searches WHERE id = d.search_id)
+        <= (SELECT created_at FROM screening_searches WHERE id = m.search_id)`,
     [search.id, search.entity_id],
   )
   await trx.raw(
@@ -199,7 +213,7 @@ async function closed(trx: Knex.Transaction, search: LockedSearch): Promise<void
        SELECT DISTINCT ON (m.list, m.entry_id) m.decision, m.topics
        FROM screening_matches m JOIN screening_searches s ON s.id = m.search_id
        WHERE s.company_id = ? AND s.entity_id = ? AND s.status = 'closed' AND m.decision IS NOT NULL
-       ORDER BY m.list, m.entry_id, s.closed_at DESC, s.created_at DESC
+       ORDER BY m.list, m.entry_id, s.created_at DESC
      )
      UPDATE entities e SET
        screening_sanctions_match = EXISTS (SELECT 1 FROM latest WHERE decision = 'true_match' AND 'sanction' = ANY (topics)),

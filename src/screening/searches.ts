@@ -109,26 +109,40 @@ export async function recordSearch(trx: Knex.Transaction, s: SearchToRecord): Pr
   const searchId = randomUUID()
   await trx('screening_searches').insert(searchRowOf(searchId, s))
   if (s.matches.length > 0) await trx('screening_matches').insert(matchRowsOf(s.companyId, searchId, s.matches))
-  if (s.entityId) await supersedeOlder(trx, s.companyId, [{ entityId: s.entityId, searchId }])
+  if (s.entityId) await supersedeOlder(trx, s.companyId, s.profile, [{ entityId: s.entityId, searchId }])
   return searchId
 }
 
 /**
- * Each client's open searches other than its newest one become "superseded" by it: the newest holds the
- * matches as they are now. A search under review (awaiting approval) is left to its review; one whose
- * review is being recorded right now holds its row lock, and is left alone once the review commits.
+ * Each client's open searches other than its newest one become "superseded" by it, when they were made with
+ * the same matching settings (lists, threshold, date of birth and country): the newest then holds the matches
+ * as they are now. A search made under other settings (a manual search with a narrower profile, say) may
+ * hold matches the newest cannot see, and stays open. A search under review (awaiting approval) is left to
+ * its review; one whose review is being recorded right now holds its row lock, and is left alone once the
+ * review commits.
  */
 export async function supersedeOlder(
   trx: Knex.Transaction,
   companyId: string,
+  profile: ProfileSnapshot,
   newest: readonly { entityId: string; searchId: string }[],
 ): Promise<void> {
   if (newest.length === 0) return
   await trx.raw(
     `UPDATE screening_searches s SET status = 'superseded', superseded_by = n.search_id, closed_at = now()
      FROM unnest(?::uuid[], ?::uuid[]) AS n(entity_id, search_id)
-     WHERE s.company_id = ? AND s.entity_id = n.entity_id AND s.id <> n.search_id AND s.status = 'open'`,
-    [newest.map((n) => n.entityId), newest.map((n) => n.searchId), companyId],
+     WHERE s.company_id = ? AND s.entity_id = n.entity_id AND s.id <> n.search_id AND s.status = 'open'
+       AND s.profile->'lists' = ?::jsonb AND (s.profile->>'threshold')::numeric = ?
+       AND (s.profile->>'useBirthDate')::boolean = ? AND (s.profile->>'useCountry')::boolean = ?`,
+    [
+      newest.map((n) => n.entityId),
+      newest.map((n) => n.searchId),
+      companyId,
+      JSON.stringify(profile.lists),
+      profile.threshold,
+      profile.useBirthDate,
+      profile.useCountry,
+    ],
   )
 }
 
@@ -172,6 +186,11 @@ export async function screenClient(
     profile: ProfileSnapshot
     kind: 'automated' | 'manual'
     createdBy: string | null
+    /**
+     * Whether the profile matches as the company's default does: only then is the client's screening state
+     * (what the nightly run compares with) taken from this search.
+     */
+    asNightly: boolean
   },
 ): Promise<{ searchId: string; matches: StoredMatch[] }> {
   const subject = subjectHash(s.query)
@@ -190,13 +209,14 @@ export async function screenClient(
     matches,
     createdBy: s.createdBy,
   })
-  await keepScreeningState(trx, {
-    companyId: s.companyId,
-    entityId: s.entityId,
-    subjectHash: subject,
-    outcome: outcomeOf(matches),
-    searchId,
-  })
+  if (s.asNightly)
+    await keepScreeningState(trx, {
+      companyId: s.companyId,
+      entityId: s.entityId,
+      subjectHash: subject,
+      outcome: outcomeOf(matches),
+      searchId,
+    })
   return { searchId, matches }
 }
 

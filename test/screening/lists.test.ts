@@ -570,3 +570,15 @@ t.test('the command line imports a list into the company named, and refuses a ma
   )
   t.strictSame(await versions(undefined, other.id), [])
 })
+
+t.test('an OpenSanctions file cannot take the name of the OFAC or UN list, or of a list of another kind', async (t) => {
+  const { db, company, admin, as } = await setup(t)
+  const v = await as(admin)
+  for (const name of ['un', 'ofac-sdn']) {
+    const res = await upload(v, [fileOf(FIXTURE)], name)
+    t.equal(res.statusCode, 422, name)
+    t.match(visibleText(res.body), 'give the OpenSanctions list another name')
+  }
+  t.equal((await upload(v, [fileOf(UN_FILE)])).statusCode, 303)
+  t.equal((await db('screening_list_versions').where({ company_id: company.id })).length, 1, 'only the UN list')
+})

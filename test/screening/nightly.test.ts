@@ -127,3 +127,26 @@ t.test('the nightly run is the job screening.nightly of the job queue', async (t
   t.same(await app.jobs.runNow('screening.nightly'), { companies: 1, screened: 1, searches: 1 })
   t.match(await db('screening_searches').where({ company_id: company.id }), [{ kind: 'automated', status: 'open' }])
 })
+
+t.test('a client restored from the recycle bin is screened in full the next night', async (t) => {
+  const s = await setup(t)
+  await screenCompany(s.db, s.company.id)
+  await s.db('entities').where({ id: s.plain.id }).update({ deleted_at: s.db.fn.now() })
+  const penelope = {
+    ...(LISTED[1] as (typeof LISTED)[number]),
+    entryId: 'os-penelope',
+    name: 'Penelope Plainname',
+    names: [{ name: 'Penelope Plainname', quality: 'strong' as const }],
+  }
+  await aList(s.db, s.company, [...LISTED, penelope] as typeof LISTED)
+  await screenCompany(s.db, s.company.id)
+  t.equal((await s.searchesOf(s.plain.id)).length, 1, 'not screened while in the bin')
+  await s.db('entities').where({ id: s.plain.id }).update({ deleted_at: null })
+  t.notOk(await s.db('entity_screening').where({ entity_id: s.plain.id }).first(), 'its screening state is forgotten')
+  await screenCompany(s.db, s.company.id)
+  t.match(
+    (await s.searchesOf(s.plain.id)).at(-1),
+    { status: 'open', match_count: 1 },
+    'matched to the entry added meanwhile',
+  )
+})

@@ -330,3 +330,45 @@ t.test('a confirmed match decided false in a later review no longer counts for t
   })
   t.equal((await s.db('entities').where({ id: s.client.id }).first()).screening_sanctions_match, false)
 })
+
+t.test(
+  'a manual search under a narrower profile neither supersedes the open search nor becomes the nightly state',
+  async (t) => {
+    const s = await setup(t)
+    const { screenCompany } = await import('../../src/screening/nightly.js')
+    await screenCompany(s.db, s.company.id)
+    const [nightly] = await s.db('screening_searches').where({ entity_id: s.client.id }).pluck('id')
+    const state = await s.db('entity_screening').where({ entity_id: s.client.id }).first()
+    const [strict] = await s
+      .db('screening_profiles')
+      .insert({ company_id: s.company.id, name: 'Other list only', lists: ['other'], threshold: 0.9 })
+      .returning('id')
+    await setCredits(s.db, s.company, 1)
+    const v = await s.as(s.searcher)
+    const res = await v.post(`/entities/${s.client.id}/searches`, { profile: strict.id })
+    t.equal(res.statusCode, 303)
+    const manual = String(res.headers.location).split('/').pop() as string
+    t.match(await searchRow(s, manual), { status: 'clear', match_count: 0 }, 'the narrower profile finds nothing')
+    t.equal((await searchRow(s, nightly)).status, 'open', 'the nightly search stays open to review')
+    t.same(await s.db('entity_screening').where({ entity_id: s.client.id }).first(), state, 'the nightly state is kept')
+  },
+)
+
+t.test('an older search approved late does not undo what a newer review decided', async (t) => {
+  const s = await setup(t)
+  await s.db('companies').where({ id: s.company.id }).update({ screening_four_eyes: true })
+  const older = await searched(s)
+  await review(s, await s.as(s.checker), older, { step: 'check', ...decide(await matchIds(s, older), 'false_match') })
+  const newer = await searched(s)
+  await review(s, await s.as(s.both), newer, { step: 'check', ...decide(await matchIds(s, newer), 'true_match') })
+  await review(s, await s.as(s.approver), newer, { step: 'approve', verdict: 'approve' })
+  t.equal((await s.db('entities').where({ id: s.client.id }).first()).screening_sanctions_match, true)
+  await review(s, await s.as(s.manager), older, { step: 'approve', verdict: 'approve' })
+  t.equal((await searchRow(s, older)).status, 'closed')
+  t.equal(
+    (await s.db('entities').where({ id: s.client.id }).first()).screening_sanctions_match,
+    true,
+    'the newer confirmation stands',
+  )
+  t.same(await s.db('screening_dismissals').where({ entity_id: s.client.id }), [], 'and the entry is not dismissed')
+})

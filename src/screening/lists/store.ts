@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
 import { writeAudit } from '../../audit/audit.js'
 import type { Db } from '../../db/knex.js'
+import { RuleError } from '../../forms/rule-error.js'
 import type { ListEntry, ListFormat, ParsedList } from './types.js'
 
 /** The lists KYC Desk ships and knows by name; an OpenSanctions file is imported under a key of its own. */
@@ -120,16 +121,23 @@ export async function importList(
   options: { source: string; list?: string },
 ): Promise<ImportResult> {
   const list = listKeyOf(parsed.format, options.list)
-  if (!LIST_KEY_PATTERN.test(list)) throw new Error(`"${list}" is not a list key: use a-z, 0-9 and hyphens`)
+  if (!LIST_KEY_PATTERN.test(list))
+    throw new RuleError('list', `"${list}" is not a list name: use lower-case letters, digits and hyphens`)
+  if (parsed.format === 'opensanctions' && list in LIST_NAMES)
+    throw new RuleError('list', `“${list}” is the name of ${listName(list)}: give the OpenSanctions list another name`)
   const { prepared, contentHash } = prepare(parsed.entries)
   return db.transaction(async (trx) => {
     await lockList(trx, actor.companyId, list)
-    const latest: { version: number; content_hash: string; entry_count: number } | undefined = await trx(
-      'screening_list_versions',
-    )
-      .where({ company_id: actor.companyId, list })
-      .orderBy('version', 'desc')
-      .first('version', 'content_hash', 'entry_count')
+    const latest: { version: number; content_hash: string; entry_count: number; format: string } | undefined =
+      await trx('screening_list_versions')
+        .where({ company_id: actor.companyId, list })
+        .orderBy('version', 'desc')
+        .first('version', 'content_hash', 'entry_count', 'format')
+    if (latest && latest.format !== parsed.format)
+      throw new RuleError(
+        'list',
+        `The list “${list}” was imported from another kind of file: give this one another name`,
+      )
     if (latest?.content_hash === contentHash)
       return {
         list,
