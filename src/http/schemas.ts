@@ -46,6 +46,9 @@ export function fields(names: readonly string[], maxLength = MAX_FIELD): TProper
   return Object.fromEntries(names.map((name) => [name, one(maxLength)]))
 }
 
+/** A UUID, as a pattern for the per-row part of a field name (`decision-<uuid>`). */
+export const UUID_PATTERN = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+
 /**
  * A form body whose fields are also named per row, like `decision-<id>`: each name matching one of
  * `patterns` (a regular expression for the whole name) is one text value of at most its length.

@@ -3,7 +3,7 @@ import type { Knex } from 'knex'
 import type { Db } from '../db/knex.js'
 import type { ListEntry } from './lists/types.js'
 import { NameIndex } from './match/name-index.js'
-import { defaultProfile, type ProfileSnapshot, snapshotOf } from './profiles.js'
+import { defaultProfile, matchingKey, type ProfileSnapshot, snapshotOf } from './profiles.js'
 import {
   type CompanyIndex,
   companyIndex,
@@ -43,11 +43,9 @@ interface RunMark {
   profile_hash: string
 }
 
-/** What a profile's matching depends on (not its name). */
+/** A digest of what the profile's matching depends on, kept with the run mark. */
 function profileHash(profile: ProfileSnapshot): string {
-  return createHash('sha256')
-    .update(JSON.stringify([profile.lists, profile.threshold, profile.useBirthDate, profile.useCountry]))
-    .digest('hex')
+  return createHash('sha256').update(matchingKey(profile)).digest('hex')
 }
 
 /**

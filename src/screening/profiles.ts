@@ -41,14 +41,14 @@ export function snapshotOf(profile: SearchProfile): ProfileSnapshot {
   }
 }
 
-/** Whether two profiles match alike: the same lists, threshold, and use of date of birth and country. */
+/** What a profile's matching depends on (not its name): its lists, threshold, and use of date of birth and country. */
+export function matchingKey(profile: ProfileSnapshot): string {
+  return JSON.stringify([profile.lists, profile.threshold, profile.useBirthDate, profile.useCountry])
+}
+
+/** Whether two profiles match alike. */
 export function sameMatching(a: ProfileSnapshot, b: ProfileSnapshot): boolean {
-  return (
-    JSON.stringify(a.lists) === JSON.stringify(b.lists) &&
-    a.threshold === b.threshold &&
-    a.useBirthDate === b.useBirthDate &&
-    a.useCountry === b.useCountry
-  )
+  return matchingKey(a) === matchingKey(b)
 }
 
 const COLUMNS = ['id', 'name', 'lists', 'threshold', 'use_birth_date', 'use_country', 'is_default'] as const

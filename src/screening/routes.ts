@@ -7,7 +7,7 @@ import { isolate } from '../forms/names.js'
 import type { FormRerender } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { isUuid, NotFoundError, signedInUser } from '../http/params.js'
-import { fields, formBody, formBodyWithRows, one } from '../http/schemas.js'
+import { fields, formBody, formBodyWithRows, one, UUID_PATTERN } from '../http/schemas.js'
 import type { CurrentUser } from '../types.js'
 import { creditBalance, LOW_CREDITS, monthlyUse } from './credits.js'
 import { listName } from './lists/store.js'
@@ -17,7 +17,6 @@ import { lastScreened, matchesOf, type SearchRow, searchesOfClient, searchOf, wa
 import { type ReviewInput, recordReview } from './review.js'
 import { screeningSettings } from './settings.js'
 
-const UUID_FIELD = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
 const RATIONALE_FIELD_MAX = 8000
 
 /** Words for a search's kind and status, as every screening page says them. */
@@ -201,8 +200,8 @@ export default async function screeningRoutes(app: FastifyInstance) {
         body: formBodyWithRows(
           { ...fields(['step', 'verdict'], 40), reason: one(RATIONALE_FIELD_MAX) },
           {
-            [`^decision-${UUID_FIELD}$`]: 40,
-            [`^rationale-${UUID_FIELD}$`]: RATIONALE_FIELD_MAX,
+            [`^decision-${UUID_PATTERN}$`]: 40,
+            [`^rationale-${UUID_PATTERN}$`]: RATIONALE_FIELD_MAX,
           },
         ),
       },

@@ -8,7 +8,7 @@ import { FormErrors, text } from '../forms/form-errors.js'
 import { type FormRerender, RuleError } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
 import { isUuid, NotFoundError, pageNumber, signedInUser } from '../http/params.js'
-import { fields, formBody, formBodyWithRows, many, query } from '../http/schemas.js'
+import { fields, formBody, formBodyWithRows, many, query, UUID_PATTERN } from '../http/schemas.js'
 import { LOW_CREDITS, ledgerPage, topUpCredits } from './credits.js'
 import { parseListFiles } from './lists/parse.js'
 import {
@@ -27,7 +27,6 @@ import { screeningSettings, setFourEyes, setManualSearchBudget } from './setting
 
 const ADMIN = { access: { permission: 'system_administrator' } } as const
 const PROFILE_FIELDS = ['name', 'threshold', 'use_birth_date', 'use_country', 'is_default'] as const
-const UUID_FIELD = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
 /** The most files one import takes (OFAC's four and the UN's one), and the largest file. */
 const UPLOAD_LIMITS = { files: 5, fileSize: 200 * 1024 * 1024 }
 const LEDGER_PAGE = 50
@@ -130,7 +129,7 @@ export default async function screeningSettingsRoutes(app: FastifyInstance) {
     '/settings/screening/budget',
     {
       config: { ...ADMIN, form: settingsAgain },
-      schema: { body: formBodyWithRows(fields(['user'], 100), { [`^budget-${UUID_FIELD}$`]: 20 }) },
+      schema: { body: formBodyWithRows(fields(['user'], 100), { [`^budget-${UUID_PATTERN}$`]: 20 }) },
     },
     async (request, reply) => {
       const userId = text(request.body, 'user')

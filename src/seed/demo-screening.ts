@@ -1,7 +1,5 @@
 import type { Db } from '../db/knex.js'
-import type { RequestActor } from '../http/actor.js'
-import { findUserById } from '../identity/user-row.js'
-import { currentUserOf } from '../plugins/app/current-user.js'
+import { actorOfUser } from '../http/actor.js'
 import { topUpCredits } from '../screening/credits.js'
 import { parseListPaths } from '../screening/lists/parse.js'
 import { SHIPPED_LIST_FILES } from '../screening/lists/shipped.js'
@@ -10,13 +8,6 @@ import { runOneTimeSearch } from '../screening/manual.js'
 import { screenCompany } from '../screening/nightly.js'
 import { recordReview } from '../screening/review.js'
 import { setFourEyes } from '../screening/settings.js'
-
-/** A demo user as the services see a signed-in one. */
-async function actorOf(db: Db, userId: string): Promise<RequestActor> {
-  const row = await findUserById(db, userId)
-  if (!row) throw new Error(`demo: no user ${userId}`)
-  return { user: currentUserOf(row), ip: '127.0.0.1', publicUrl: '' }
-}
 
 /** Demo clients whose names are on the shipped lists (one with a typo), so screening has something to show. */
 const LISTED_CLIENTS = [
@@ -41,7 +32,7 @@ export async function seedDemoScreening(
   companyId: string,
   users: { admin: string; compliance: string },
 ): Promise<void> {
-  const [admin, compliance] = [await actorOf(db, users.admin), await actorOf(db, users.compliance)]
+  const [admin, compliance] = [await actorOfUser(db, users.admin), await actorOfUser(db, users.compliance)]
   for (const parsed of await parseListPaths([...SHIPPED_LIST_FILES]))
     await importList(db, { companyId, userId: users.admin }, parsed, {
       source: `${sourceOf(parsed)} (shipped)`,

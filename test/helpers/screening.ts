@@ -1,7 +1,5 @@
 import type { Db } from '../../src/db/knex.js'
-import type { RequestActor } from '../../src/http/actor.js'
-import { findUserById } from '../../src/identity/user-row.js'
-import { currentUserOf } from '../../src/plugins/app/current-user.js'
+import { actorOfUser, type RequestActor } from '../../src/http/actor.js'
 import { type ImportResult, importList } from '../../src/screening/lists/store.js'
 import type { ListEntry } from '../../src/screening/lists/types.js'
 import type { Company } from './factories.js'
@@ -63,8 +61,6 @@ export async function setCredits(db: Db, company: Company, credits: number): Pro
 }
 
 /** A user as the services see a signed-in one (for calling a service straight, as the demo seed does). */
-export async function actorFor(db: Db, user: { id: string }): Promise<RequestActor> {
-  const row = await findUserById(db, user.id)
-  if (!row) throw new Error(`no user ${user.id}`)
-  return { user: currentUserOf(row), ip: '127.0.0.1', publicUrl: 'http://kyc.test' }
+export function actorFor(db: Db, user: { id: string }): Promise<RequestActor> {
+  return actorOfUser(db, user.id, 'http://kyc.test')
 }

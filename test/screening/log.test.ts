@@ -6,9 +6,7 @@
 import { parse } from 'csv-parse/sync'
 import t, { type Test } from 'tap'
 import type { Db } from '../../src/db/knex.js'
-import type { RequestActor } from '../../src/http/actor.js'
-import { findUserById } from '../../src/identity/user-row.js'
-import { currentUserOf } from '../../src/plugins/app/current-user.js'
+import { actorOfUser } from '../../src/http/actor.js'
 import { parseListPaths } from '../../src/screening/lists/parse.js'
 import { importList } from '../../src/screening/lists/store.js'
 import { runManualSearch, runOneTimeSearch } from '../../src/screening/manual.js'
@@ -22,13 +20,6 @@ import { aShare, aUser, clientAccessOn, PASSWORD, twoCompanies } from '../helper
 
 const FIXTURE = new URL('fixtures/opensanctions-targets.simple.csv', import.meta.url).pathname
 const FORMULA = '=HYPERLINK("x")'
-
-/** A user as the services see a signed-in one (as src/seed/demo-screening.ts builds it). */
-async function actorOf(db: Db, userId: string): Promise<RequestActor> {
-  const row = await findUserById(db, userId)
-  if (!row) throw new Error(`no user ${userId}`)
-  return { user: currentUserOf(row), ip: '127.0.0.1', publicUrl: 'http://kyc.test' }
-}
 
 /** A client as a search screens it. */
 async function screened(db: Db, id: string): Promise<ScreenedClient & { id: string }> {
@@ -98,15 +89,15 @@ async function setup(t: Test) {
     }
   // A manual search of Hizballah by the manager: one credit.
   await db('companies').where({ id: company.id }).update({ screening_credits: 5 })
-  const managerActor = await actorOf(db, manager.id)
+  const managerActor = await actorOfUser(db, manager.id)
   const manual = await runManualSearch(db, managerActor, await screened(db, hizballah.id), undefined)
   // Four-eyes review on; the checker checks Kim's search: it awaits approval.
-  const adminActor = await actorOf(db, admin.id)
+  const adminActor = await actorOfUser(db, admin.id)
   await setFourEyes(db, adminActor, true)
   const kimSearch = await automated(kim.id)
   const kimMatches: string[] = await db('screening_matches').where({ search_id: kimSearch.id }).pluck('id')
   t.ok(kimMatches.length > 0, 'Kim Jong Un is a potential match')
-  await recordReview(db, await actorOf(db, checker.id), company.id, kimSearch.id, {
+  await recordReview(db, await actorOfUser(db, checker.id), company.id, kimSearch.id, {
     step: 'check',
     decisions: Object.fromEntries(
       kimMatches.map((id) => [id, { decision: 'true_match', rationale: 'The listed person, same nationality.' }]),
