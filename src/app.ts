@@ -27,6 +27,9 @@ import render from './plugins/app/render.js'
 import security, { frameworkErrorHandler } from './plugins/external/security.js'
 import session from './plugins/external/session.js'
 import views from './plugins/external/views.js'
+import portalRoutes from './portal/portal-routes.js'
+import portalRequestRoutes from './portal/routes.js'
+import portalSettingsRoutes from './portal/settings-routes.js'
 import recycleBinRoutes from './recycle-bin/routes.js'
 import countryListRoutes from './risk/country-list-routes.js'
 import riskRoutes, { riskSettingsRoutes } from './risk/routes.js'
@@ -130,6 +133,9 @@ export async function buildApp({
   await app.register(screeningRoutes)
   await app.register(searchRoutes)
   await app.register(screeningSettingsRoutes)
+  await app.register(portalRequestRoutes)
+  await app.register(portalSettingsRoutes)
+  await app.register(portalRoutes)
   await app.register(serviceRoutes)
   await app.register(documentRoutes)
   await app.register(recycleBinRoutes)

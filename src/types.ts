@@ -5,6 +5,8 @@ import type { PermissionKey } from './access/permissions.js'
 export type RouteAccess =
   | 'public'
   | 'authenticated'
+  /** A page of the self-service portal: needs a portal session (src/portal/sessions.ts), never a staff one. */
+  | 'portal'
   | {
       /** The permission needed; with a list, any one of them. */
       permission: PermissionKey | readonly PermissionKey[]

@@ -97,6 +97,54 @@ const ACTIONS: Record<string, ActionWords> = {
     label: 'One-time search deleted',
     did: () => 'deleted a one-time search for good',
   },
+  'portal.settings_changed': {
+    label: 'Self-service portal settings changed',
+    did: () => 'changed the self-service portal settings',
+  },
+  'portal.question_added': { label: 'Portal question added', did: () => 'added a question to a portal questionnaire' },
+  'portal.question_changed': {
+    label: 'Portal question changed',
+    did: () => 'changed a question of a portal questionnaire',
+  },
+  'portal.question_moved': { label: 'Portal question moved', did: () => 'moved a question of a portal questionnaire' },
+  'portal.question_removed': {
+    label: 'Portal question removed',
+    did: () => 'removed a question from a portal questionnaire',
+  },
+  'portal.request_sent': { label: 'Self-service request sent', did: (t) => `sent a self-service request for ${t}` },
+  'portal.link_resent': { label: 'Self-service link sent again', did: (t) => `sent a new self-service link for ${t}` },
+  'portal.reminder_sent': {
+    label: 'Self-service reminder sent',
+    did: (t) => `sent a reminder, with a new link, of the self-service request for ${t}`,
+  },
+  'portal.request_revoked': {
+    label: 'Self-service request revoked',
+    did: (t) => `revoked a self-service request for ${t}`,
+  },
+  'portal.opened': {
+    label: 'Self-service link opened',
+    did: (t) => `recorded that the client opened the self-service link for ${t}`,
+  },
+  'portal.file_uploaded': {
+    label: 'File uploaded through the portal',
+    did: (t) => `recorded a file the client uploaded through the portal for ${t}`,
+  },
+  'portal.file_removed': {
+    label: 'File removed through the portal',
+    did: (t) => `recorded that the client removed a file from the portal for ${t}`,
+  },
+  'portal.submitted': {
+    label: 'Self-service answers submitted',
+    did: (t) => `recorded that the client submitted the self-service questionnaire for ${t}`,
+  },
+  'portal.submission_approved': {
+    label: 'Self-service submission approved',
+    did: (t) => `approved the self-service submission for ${t}`,
+  },
+  'portal.updates_requested': {
+    label: 'Self-service updates requested',
+    did: (t) => `asked the client to update the self-service submission for ${t}`,
+  },
   'settings.client_access_changed': {
     label: 'Client access settings changed',
     did: () => 'changed the client access settings',

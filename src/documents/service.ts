@@ -45,6 +45,8 @@ export function fileNameProblem(name: string): string | undefined {
 /** An upload whose bytes are stored and checked, not yet recorded: `record` writes its row, `discard` its bytes. */
 export interface StoredUpload {
   name: string
+  /** The stored bytes: where they are and what they are, for a caller that records them elsewhere (the portal). */
+  file: { key: string; size: number; sha256: string; mediaType: string }
   record(db: Db, actor: EntityActor, entityId: string): Promise<string>
   discard(): Promise<void>
 }
@@ -90,6 +92,7 @@ export async function storeUpload(
   const type = mediaType
   return {
     name,
+    file: { key: stored.key, size: stored.size, sha256: stored.sha256, mediaType: type },
     discard: () => storage.delete(stored.key),
     async record(db, actor, entityId) {
       try {

@@ -49,17 +49,29 @@ export function fields(names: readonly string[], maxLength = MAX_FIELD): TProper
 /** A UUID, as a pattern for the per-row part of a field name (`decision-<uuid>`). */
 export const UUID_PATTERN = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
 
+/** A field that may be sent once or several times (a question answered by radios or by checkboxes). */
+export function oneOrMany(maxLength: number, maxItems = 50): TSchema {
+  return Type.Union([
+    Type.String({ maxLength, pattern: NO_NUL }),
+    Type.Array(Type.String({ maxLength, pattern: NO_NUL }), { maxItems }),
+  ])
+}
+
 /**
  * A form body whose fields are also named per row, like `decision-<id>`: each name matching one of
- * `patterns` (a regular expression for the whole name) is one text value of at most its length.
+ * `patterns` (a regular expression for the whole name) is one text value of at most its length, or a
+ * value of the schema given.
  */
-export function formBodyWithRows(fields: TProperties, patterns: Record<string, number>): TSchema {
+export function formBodyWithRows(fields: TProperties, patterns: Record<string, number | TSchema>): TSchema {
   return Type.Object(
     { _csrf: one(200), _once: one(100), ...fields },
     {
       additionalProperties: false,
       patternProperties: Object.fromEntries(
-        Object.entries(patterns).map(([pattern, maxLength]) => [pattern, Type.String({ maxLength, pattern: NO_NUL })]),
+        Object.entries(patterns).map(([pattern, value]) => [
+          pattern,
+          typeof value === 'number' ? Type.String({ maxLength: value, pattern: NO_NUL }) : value,
+        ]),
       ),
     },
   )

@@ -5,6 +5,8 @@ import type { Db } from '../db/knex.js'
 import { flushStorageDeletions } from '../documents/service.js'
 import { deleteExpiredSessions } from '../identity/session-store.js'
 import { deleteOldFormClaims } from '../plugins/app/form-once.js'
+import { sendReminders } from '../portal/requests.js'
+import { deleteExpiredPortalSessions } from '../portal/sessions.js'
 import { recheckAll } from '../risk/risk-state.js'
 import { screenAllCompanies } from '../screening/nightly.js'
 import type { DocumentStorage } from '../storage/document-storage.js'
@@ -132,6 +134,19 @@ export const JOBS: readonly JobDefinition[] = [
       const { companies, screened, searches } = await screenAllCompanies(context.db, context.signal)
       return { companies, screened, searches }
     },
+  },
+  {
+    name: 'portal.reminders',
+    title: 'Self-service reminders and portal sessions sweep',
+    // Unsubmitted requests about to expire get their reminder; idle portal sessions are removed.
+    cron: '23 * * * *',
+    retryLimit: 3,
+    retryDelaySeconds: 60,
+    expireInSeconds: 600,
+    run: async (context) => ({
+      reminded: await sendReminders(context.db, context.config.publicUrl),
+      sessions_deleted: await deleteExpiredPortalSessions(context.db),
+    }),
   },
   {
     name: 'storage.sweep',

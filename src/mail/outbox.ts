@@ -9,7 +9,15 @@ export interface OutgoingEmail {
   text: string
   /** Makes the message idempotent: a second message with the same key is not queued. */
   dedupeKey?: string
+  /**
+   * Secrets in the text (a link's token) that are removed from the stored text once the message is sent:
+   * until then the outbox is the one place they exist.
+   */
+  redact?: readonly string[]
 }
+
+/** What a sent message's stored text says where a secret was. */
+export const REDACTED = '[removed once sent]'
 
 /**
  * Queues an email inside the caller's transaction: it exists exactly when the change that causes it
@@ -23,6 +31,7 @@ export async function enqueueEmail(trx: Knex | Knex.Transaction, email: Outgoing
       subject: email.subject,
       body_text: email.text,
       dedupe_key: email.dedupeKey ?? null,
+      redact: email.redact ?? [],
     })
     .onConflict('dedupe_key')
     .ignore()
@@ -66,9 +75,17 @@ export async function deliverDueEmails(db: Db, transport: MailTransport, from: s
           text: message.body_text,
           messageId: `<outbox-${message.id}@kyc-desk>`,
         })
+        const redact: string[] = message.redact ?? []
         await trx('outbox_emails')
           .where({ id: message.id })
-          .update({ status: 'sent', sent_at: trx.fn.now(), attempts: message.attempts + 1, last_error: null })
+          .update({
+            status: 'sent',
+            sent_at: trx.fn.now(),
+            attempts: message.attempts + 1,
+            last_error: null,
+            body_text: redact.reduce((text, secret) => text.replaceAll(secret, REDACTED), message.body_text as string),
+            redact: [],
+          })
         return 'sent' as const
       } catch (error) {
         const attempts = message.attempts + 1

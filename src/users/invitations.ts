@@ -49,6 +49,7 @@ export async function inviteUser(
       '',
       'If you did not expect this email, you can ignore it.',
     ].join('\n'),
+    redact: [token],
   })
 }
 

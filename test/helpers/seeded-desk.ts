@@ -47,6 +47,9 @@ export interface DeskIds {
   doomedOneTimeSearch: string
   /** The company's default search profile. */
   profile: string
+  /** A self-service request of the entity, sent through its form, and its link's token (from the outbox). */
+  portalRequest: string
+  portalToken: string
 }
 
 export interface Desk extends TestApp {
@@ -249,6 +252,15 @@ export async function seedDesk(t: Test): Promise<Desk> {
       (await post(`one-time search ${name}`, '/one-time-searches/new', { name, kind: 'individual' })).headers.location,
     ).replace('/one-time-searches/', '')
 
+  // Self-service: a request sent to the client from its page; the link's token is read from the outbox.
+  const sent = await post('portal request', `/entities/${entity}/portal-requests`, {
+    email: 'client@example.test',
+    message: 'Please fill this in.',
+  })
+  const portalEmail = await db('outbox_emails').where({ to_address: 'client@example.test' }).first('body_text')
+  const portalToken = /\/p\/([\w-]+)/.exec(portalEmail.body_text)?.[1]
+  if (!portalToken) throw new Error('seeding: no portal link in the email')
+
   const ids: DeskIds = {
     entity,
     doomedEntity,
@@ -273,6 +285,8 @@ export async function seedDesk(t: Test): Promise<Desk> {
     oneTimeSearch: await oneTime('Vladimir Putin'),
     doomedOneTimeSearch: await oneTime('Emmanuel Macron'),
     profile: (await db('screening_profiles').where({ company_id: company.id, is_default: true }).first('id')).id,
+    portalRequest: String(sent.headers.location).split('/').pop() as string,
+    portalToken,
   }
 
   const paramValue = (route: Pick<DeclaredRoute, 'method' | 'url'>, name: string): string => {
@@ -282,11 +296,21 @@ export async function seedDesk(t: Test): Promise<Desk> {
       case '*':
         return 'css/app.css'
       case 'key':
+        if (url.startsWith('/portal/')) return 'certificate_of_incorporation'
+        if (url.startsWith('/settings/portal/')) return 'nature_of_business'
         return 'read_data'
+      case 'kind':
+        return 'organisation'
+      case 'page':
+        return '1'
+      case 'upload':
+        return '00000000-0000-4000-8000-000000000001'
+      case 'request':
+        return ids.portalRequest
       case 'list':
         return 'eu_high_risk'
       case 'token':
-        return invitationToken
+        return url.startsWith('/p/') ? portalToken : invitationToken
       case 'search':
         if (url.startsWith('/one-time-searches/')) return post ? ids.doomedOneTimeSearch : ids.oneTimeSearch
         return ids.search

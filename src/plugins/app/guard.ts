@@ -4,6 +4,7 @@ import { type ClientContext, loadClientContext } from '../../access/client-conte
 import { isPermissionKey, type PermissionKey, permissionLabel } from '../../access/permissions.js'
 import { isUuid, NotFoundError } from '../../http/params.js'
 import { formBody, query } from '../../http/schemas.js'
+import { loadPortalSession } from '../../portal/sessions.js'
 import type { RouteAccess } from '../../types.js'
 import { anonymousCsrfSecret, csrfTokens } from './csrf.js'
 import { isHtmxPartialRequest } from './render.js'
@@ -45,10 +46,10 @@ export function checkDeclaration(route: Pick<RouteOptions, 'method' | 'url' | 'c
   const access = (route.config as { access?: RouteAccess } | undefined)?.access
   if (access === undefined) {
     throw new Error(
-      `Route ${where} declares no access: add config.access ('public', 'authenticated' or { permission })`,
+      `Route ${where} declares no access: add config.access ('public', 'authenticated', 'portal' or { permission })`,
     )
   }
-  if (access === 'public' || access === 'authenticated') return access
+  if (access === 'public' || access === 'authenticated' || access === 'portal') return access
   const keys = typeof access === 'object' && access ? [access.permission].flat() : []
   if (keys.length === 0 || !keys.every(isPermissionKey)) {
     throw new Error(`Route ${where} declares an unknown permission: ${JSON.stringify(access)}`)
@@ -142,6 +143,25 @@ async function submittedToken(request: FastifyRequest): Promise<string | undefin
 }
 
 /**
+ * A portal route: it needs the portal session of its cookie, and nothing a staff session holds counts. The
+ * session decides which request the route reaches (there is no request id in a portal URL); its own CSRF
+ * secret protects its forms.
+ */
+async function guardPortal(request: FastifyRequest, reply: FastifyReply) {
+  const { config, db } = request.server
+  const session = await loadPortalSession(db, request, config.production)
+  if (!session) {
+    return reply.code(401).page('portal/ended', { title: 'Your session has ended', reason: 'session' })
+  }
+  request.portal = session
+  if (!SAFE_METHODS.has(request.method)) {
+    const token = await submittedToken(request)
+    if (!token || !csrfTokens.verify(session.csrfSecret, token)) throw csrfError
+  }
+  checkMediaType(request)
+}
+
+/**
  * The one guard. Every route declares its access in `config.access`; this plugin refuses to start when
  * one does not, and on every request decides, in order: signed in? CSRF token valid (state-changing
  * methods)? permission held? the client (for client-scoped routes) exists and may be opened? the body of
@@ -152,6 +172,7 @@ export default fp(
   async (app) => {
     app.decorate('routeTable', [] as DeclaredRoute[])
     app.decorateRequest('client', null)
+    app.decorateRequest('portal', null)
     app.addHook('onRoute', (route) => {
       const access = checkDeclaration(route)
       const methods = Array.isArray(route.method) ? route.method : [route.method]
@@ -171,14 +192,16 @@ export default fp(
       const access = request.routeOptions.config.access as RouteAccess
       // A form posted with no fields at all is an empty form, and is validated as one.
       if (request.body === undefined && !request.routeOptions.config.multipart) request.body = {}
+      if (access === 'portal') return guardPortal(request, reply)
       if (access !== 'public' && !request.user) return redirectToLogin(request, reply)
 
       if (!SAFE_METHODS.has(request.method)) {
         // A visitor without a session (the sign-in form) holds the secret in a signed cookie instead.
-        const secret =
-          request.session._csrf ?? (request.user ? undefined : anonymousCsrfSecret(request, app.config.production))
+        // A signed-in user's forms may also come from a page a visitor sees (a portal link opened in the same
+        // browser): the token of either secret this browser holds is accepted.
+        const secrets = [request.session._csrf, anonymousCsrfSecret(request, app.config.production)]
         const token = await submittedToken(request)
-        if (!secret || !token || !csrfTokens.verify(secret, token)) throw csrfError
+        if (!token || !secrets.some((secret) => secret && csrfTokens.verify(secret, token))) throw csrfError
       }
       if (typeof access !== 'object') return checkMediaType(request)
 

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { PermissionKey } from '../../access/permissions.js'
+import { PORTAL_REQUEST_PERMISSIONS } from '../../access/portal.js'
 import { SEARCH_REVIEW_PERMISSIONS } from '../../access/screening.js'
 import { isolate } from '../../forms/names.js'
+import { setPortalFlash } from '../../portal/sessions.js'
 import type { CurrentUser, Flash } from '../../types.js'
-import { anonymousCsrfToken } from './csrf.js'
+import { anonymousCsrfToken, csrfTokens } from './csrf.js'
 
 export interface NavItem {
   href: string
@@ -38,6 +40,12 @@ export const NAVIGATION: NavItem[] = [
   },
   { href: '/one-time-searches', label: 'One-time searches', needs: 'view_one_time_searches', section: 'Clients' },
   {
+    href: '/self-service',
+    label: 'Self-service requests',
+    needs: PORTAL_REQUEST_PERMISSIONS,
+    section: 'Clients',
+  },
+  {
     href: '/recycle-bin',
     label: 'Recycle bin',
     needs: ['delete_entities', 'permanently_delete_documents'],
@@ -62,6 +70,7 @@ export const NAVIGATION: NavItem[] = [
     needs: 'system_administrator',
     section: 'Settings',
   },
+  { href: '/settings/portal', label: 'Self-service portal', needs: 'manage_self_service', section: 'Settings' },
   { href: '/settings/search-log', label: 'Search log', needs: 'system_administrator', section: 'Settings' },
   { href: '/settings/audit', label: 'Audit trail', needs: 'system_administrator', section: 'Settings' },
   { href: '/settings/outgoing-email', label: 'Outgoing email', needs: 'system_administrator', section: 'Settings' },
@@ -144,6 +153,8 @@ export interface PageData {
   title: string
   /** Generate a CSRF token even for a visitor who is not signed in (the login form). */
   needsCsrf?: boolean
+  /** A page of the self-service portal outside its session (the link's Continue page). */
+  layout?: 'portal'
   [key: string]: unknown
 }
 
@@ -205,17 +216,24 @@ export default fp(
 
     app.decorateReply('page', async function (this: FastifyReply, template: string, data: PageData) {
       const { request } = this
-      const user = request.user ?? null
-      const session = request.session
+      // A portal page (src/portal): the portal's layout, its session's token and message, and nothing of a
+      // staff session the same browser may hold.
+      const portal = request.routeOptions.config?.access === 'portal' || data.layout === 'portal'
+      const user = portal ? null : (request.user ?? null)
+      const session = portal ? undefined : request.session
       let flash: Flash | undefined
       if (session?.flash) {
         flash = session.flash
         session.flash = undefined
+      } else if (portal && request.portal?.flash) {
+        flash = request.portal.flash
+        await setPortalFlash(this.server.db, request.portal, null)
       }
       // A signed-in user's token comes from the session; a visitor's (sign-in form) from a cookie, so that
       // an anonymous page view never creates a session row.
-      const csrfToken =
-        session && (user || session._csrf || session.pendingLogin)
+      const csrfToken = request.portal
+        ? csrfTokens.create(request.portal.csrfSecret)
+        : session && (user || session._csrf || session.pendingLogin)
           ? this.generateCsrf()
           : data.needsCsrf
             ? anonymousCsrfToken(this, this.server.config.production)
@@ -226,13 +244,12 @@ export default fp(
         flash,
         csrfToken,
         fmt,
-        nav: navigationFor(user, request.url.split('?')[0] ?? '/'),
+        nav: portal ? { main: [] } : navigationFor(user, request.url.split('?')[0] ?? '/'),
       }
       this.header('Vary', VARY_HTMX).type('text/html; charset=utf-8')
       const partial = isHtmxPartialRequest(request)
-      const html = partial
-        ? await this.viewAsync(template, locals)
-        : await this.viewAsync(template, locals, { layout: 'layouts/main' })
+      const layout = portal ? 'layouts/portal' : 'layouts/main'
+      const html = partial ? await this.viewAsync(template, locals) : await this.viewAsync(template, locals, { layout })
       return this.send(html)
     })
   },
