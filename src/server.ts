@@ -17,7 +17,7 @@ const database = await connectDatabase(config).catch((error: unknown) => {
 const db = createDb(database.url, config.dbTimeouts)
 await migrateLatest(db)
 const storage = new FileSystemStorage(path.join(config.dataDir, 'documents'))
-if (config.seedDemo) await seedDemoCompany(db, storage)
+if (config.seedDemo) await seedDemoCompany(db, storage, config.publicUrl)
 
 // The job queue (pg-boss on the same PostgreSQL) runs outbox delivery, the daily digest and the sweeps; the
 // app starts it once ready and stops it gracefully on close (src/jobs/plugin.ts).

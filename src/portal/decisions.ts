@@ -7,9 +7,9 @@ import { isolate } from '../forms/names.js'
 import { RuleError } from '../forms/rule-error.js'
 import type { RequestActor } from '../http/actor.js'
 import { NotFoundError } from '../http/params.js'
+import { endPortalSessionsOf } from '../identity/portal-sessions.js'
 import type { Answers, ClientField, Question } from './questionnaire.js'
 import { checkAction, enqueueLinkEmail, linkOf, lockRequest, questionnaireOfRequest, renewLink } from './requests.js'
-import { endPortalSessionsOf } from './sessions.js'
 import { portalSettings } from './settings.js'
 
 /** The text form of a client's stored value, as the entity form sends it. */

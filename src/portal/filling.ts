@@ -7,11 +7,11 @@ import { FormErrors } from '../forms/form-errors.js'
 import { isolate } from '../forms/names.js'
 import { RuleError } from '../forms/rule-error.js'
 import { NotFoundError } from '../http/params.js'
+import { type PortalSession, startPortalSession } from '../identity/portal-sessions.js'
 import { enqueueEmail } from '../mail/outbox.js'
 import type { DocumentStorage } from '../storage/document-storage.js'
 import { type Answers, fieldName, LIMITS, type Question, validateAnswers } from './questionnaire.js'
 import { lockRequest, type PortalRequestRow, questionnaireOfRequest, requestOfToken } from './requests.js'
-import { type PortalSession, startPortalSession } from './sessions.js'
 
 /** Who acts in the portal: the client of a session, from an address. */
 export interface PortalActor {

@@ -7,6 +7,14 @@ import { FormErrors } from '../forms/form-errors.js'
 import { RuleError } from '../forms/rule-error.js'
 import { isUuid, NotFoundError } from '../http/params.js'
 import { formBody, formBodyWithRows, one, oneOrMany } from '../http/schemas.js'
+import {
+  clearPortalCookie,
+  endPortalSession,
+  type PortalSession,
+  setPortalCookie,
+  setPortalFlash,
+} from '../identity/portal-sessions.js'
+import { isSecretShape } from '../identity/secrets.js'
 import { csrfTokens } from '../plugins/app/csrf.js'
 import {
   addUpload,
@@ -31,9 +39,7 @@ import {
   validateAnswers,
 } from './questionnaire.js'
 import { questionnaireOfRequest, requestOfSession, requestOfToken } from './requests.js'
-import { clearPortalCookie, endPortalSession, type PortalSession, setPortalCookie, setPortalFlash } from './sessions.js'
 import { portalSettings } from './settings.js'
-import { isSecretShape } from './tokens.js'
 
 const PORTAL = { access: 'portal' } as const
 /** Opening links: a token cannot be guessed, and trying is slowed down all the same. */

@@ -7,17 +7,26 @@ import { FormErrors } from '../forms/form-errors.js'
 import { isolate } from '../forms/names.js'
 import { RuleError } from '../forms/rule-error.js'
 import type { RequestActor } from '../http/actor.js'
-import { NotFoundError } from '../http/params.js'
+import { isUuid, NotFoundError } from '../http/params.js'
+import { endPortalSessionsOf } from '../identity/portal-sessions.js'
+import { newSecret, secretHash } from '../identity/secrets.js'
 import { enqueueEmail } from '../mail/outbox.js'
 import { fromJsonSchema, type Questionnaire, toJsonSchema } from './questionnaire.js'
-import { endPortalSessionsOf } from './sessions.js'
 import { portalSettings, questionnaireOf } from './settings.js'
-import { newSecret, secretHash } from './tokens.js'
 
-/** A request's state in SQL: the stored status, or 'expired' for one still being filled in past its date. */
+/**
+ * A request's state in SQL: the stored status; 'expired' for one still being filled in past its date; and
+ * 'revoked' for one not yet approved whose client is in the recycle bin (its link stops working, and works
+ * again if the client is restored).
+ */
 export function stateSql(alias = 'r'): string {
-  return `CASE WHEN ${alias}.status IN ('sent', 'opened', 'draft', 'updates_requested') AND ${alias}.expires_at <= now()
-    THEN 'expired' ELSE ${alias}.status END`
+  return `CASE
+    WHEN ${alias}.status NOT IN ('approved', 'revoked')
+      AND EXISTS (SELECT 1 FROM entities binned WHERE binned.id = ${alias}.entity_id AND binned.deleted_at IS NOT NULL)
+      THEN 'revoked'
+    WHEN ${alias}.status IN ('sent', 'opened', 'draft', 'updates_requested') AND ${alias}.expires_at <= now()
+      THEN 'expired'
+    ELSE ${alias}.status END`
 }
 
 export interface PortalRequestRow {
@@ -90,6 +99,7 @@ export function questionnaireOfRequest(request: Pick<PortalRequestRow, 'schema'>
 
 /** Locks a request of a client and returns it with its state, or throws 404. */
 export async function lockRequest(trx: Knex.Transaction, companyId: string, entityId: string | null, id: string) {
+  if (!isUuid(id)) throw new NotFoundError('request')
   const locked = await trx('portal_requests')
     .where({ company_id: companyId, id, ...(entityId ? { entity_id: entityId } : {}) })
     .forUpdate()

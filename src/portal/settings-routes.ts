@@ -248,7 +248,7 @@ export default async function portalSettingsRoutes(app: FastifyInstance) {
   /** The questionnaire page again, as it is now, with what was refused. */
   const questionnaireAgain: FormRerender = async (request, reply, errors) => {
     const kind = kindOf(request)
-    keyOf(request)
+    keyOf(request) // a key of no key's shape is a page not found, even when the body was refused too
     return reply.page('portal/settings-questionnaire', await questionnairePage(request, kind, errors))
   }
 

@@ -3,6 +3,7 @@ import { hashPassword, verifyPassword } from '../auth/passwords.js'
 import type { Db } from '../db/knex.js'
 import type { DocumentStorage } from '../storage/document-storage.js'
 import { seedDemoEntities, seedDemoRisk } from './demo-entities.js'
+import { seedDemoPortal } from './demo-portal.js'
 import { seedDemoScreening } from './demo-screening.js'
 
 export const DEMO_COMPANY = 'Demo Accounting LLP'
@@ -45,6 +46,8 @@ export const DEMO_USERS: {
       'download_entity_documents',
       'view_reports',
       'create_one_time_searches',
+      'manage_self_service_requests',
+      'approve_self_service_submissions',
     ],
   },
   {
@@ -57,7 +60,11 @@ export const DEMO_USERS: {
 ]
 
 /** Creates the demo company, its users and clients once; does nothing when it already exists. */
-export async function seedDemoCompany(db: Db, storage: DocumentStorage): Promise<void> {
+export async function seedDemoCompany(
+  db: Db,
+  storage: DocumentStorage,
+  publicUrl = 'http://localhost:3000',
+): Promise<void> {
   await db.transaction(async (trx) => {
     // Serialises concurrent starts: only one process seeds.
     await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['kyc-demo-seed'])
@@ -92,6 +99,16 @@ export async function seedDemoCompany(db: Db, storage: DocumentStorage): Promise
       (await trx('users').where({ company_id: company, email }).first('id'))?.id as string | undefined
     const [admin, compliance] = [await userId('admin@demo.test'), await userId('compliance@demo.test')]
     if (admin && compliance) await seedDemoScreening(db, company, { admin, compliance })
+  })
+  // The portal, likewise: its own services and transactions, under a lock, once.
+  await db.transaction(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['kyc-demo-portal-seed'])
+    const company: string | undefined = (await trx('companies').where({ name: DEMO_COMPANY }).first('id'))?.id
+    if (!company || (await trx('portal_settings').where({ company_id: company }).first('company_id'))) return
+    const userId = async (email: string) =>
+      (await trx('users').where({ company_id: company, email }).first('id'))?.id as string | undefined
+    const [admin, compliance] = [await userId('admin@demo.test'), await userId('compliance@demo.test')]
+    if (admin && compliance) await seedDemoPortal(db, storage, company, { admin, compliance }, publicUrl)
   })
 }
 

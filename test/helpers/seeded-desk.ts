@@ -50,9 +50,15 @@ export interface DeskIds {
   /** A self-service request of the entity, sent through its form, and its link's token (from the outbox). */
   portalRequest: string
   portalToken: string
+  /** A file the client uploaded to that request through the portal. */
+  portalUpload: string
 }
 
 export interface Desk extends TestApp {
+  /** The client of the self-service request, in the portal (its own session): portal routes are theirs. */
+  portal: Visitor
+  /** Who calls a route: the client in the portal for a portal route, else the administrator. */
+  visitorFor(route: Pick<DeclaredRoute, 'access'>): Visitor
   company: Company
   otherCompany: Company
   /** Signed in as `admin`, with a page read (so a CSRF token is at hand). */
@@ -260,6 +266,25 @@ export async function seedDesk(t: Test): Promise<Desk> {
   const portalEmail = await db('outbox_emails').where({ to_address: 'client@example.test' }).first('body_text')
   const portalToken = /\/p\/([\w-]+)/.exec(portalEmail.body_text)?.[1]
   if (!portalToken) throw new Error('seeding: no portal link in the email')
+  const portal = new Visitor(app)
+  await portal.get(`/p/${portalToken}`)
+  await expectStatus('portal continue', portal.post(`/p/${portalToken}`, {}))
+  await portal.get('/portal/documents')
+  const certificate = multipartBody([['_csrf', portal.csrfToken]], {
+    field: 'file',
+    filename: 'certificate.pdf',
+    content: PDF_BYTES,
+  })
+  await expectStatus(
+    'portal upload',
+    portal.request({
+      method: 'POST',
+      url: '/portal/documents/certificate_of_incorporation',
+      payload: certificate.payload,
+      headers: certificate.headers,
+    }),
+  )
+  await portal.get('/portal')
 
   const ids: DeskIds = {
     entity,
@@ -287,6 +312,7 @@ export async function seedDesk(t: Test): Promise<Desk> {
     profile: (await db('screening_profiles').where({ company_id: company.id, is_default: true }).first('id')).id,
     portalRequest: String(sent.headers.location).split('/').pop() as string,
     portalToken,
+    portalUpload: (await db('portal_uploads').first('id')).id,
   }
 
   const paramValue = (route: Pick<DeclaredRoute, 'method' | 'url'>, name: string): string => {
@@ -304,7 +330,7 @@ export async function seedDesk(t: Test): Promise<Desk> {
       case 'page':
         return '1'
       case 'upload':
-        return '00000000-0000-4000-8000-000000000001'
+        return ids.portalUpload
       case 'request':
         return ids.portalRequest
       case 'list':
@@ -355,6 +381,8 @@ export async function seedDesk(t: Test): Promise<Desk> {
     admin,
     other,
     ids,
+    portal,
+    visitorFor: (route) => (route.access === 'portal' ? portal : a),
     paramValue,
     fill: (route) => fillPath(route.url, (name) => paramValue(route, name)),
   }

@@ -197,6 +197,15 @@ t.test('expired, revoked, unknown and used links say so, with the company’s co
   t.equal(gone.statusCode, 410)
   t.match(visibleText(gone.body), 'This request was withdrawn')
   t.equal((await s.db('audit_log').where({ action: 'portal.request_revoked' }).count('* as n').first())?.n, 1)
+
+  // A client moved to the recycle bin: its request's link stops working, and works again once restored.
+  const binned = await s.send(s.second.id, 'second@example.test')
+  await s.db('entities').where({ id: s.second.id }).update({ deleted_at: s.db.fn.now() })
+  const inBin = await new Visitor(s.app).get(`/p/${binned.token}`)
+  t.equal(inBin.statusCode, 410)
+  t.match(visibleText(inBin.body), 'This request was withdrawn')
+  await s.db('entities').where({ id: s.second.id }).update({ deleted_at: null })
+  t.equal((await new Visitor(s.app).get(`/p/${binned.token}`)).statusCode, 200, 'restored, it works again')
 })
 
 t.test('a portal session reaches its own request and nothing else: the whole route table walked', async (t) => {

@@ -38,7 +38,7 @@ t.test('every GET route, as the administrator, with real ids', async (t) => {
   t.ok(routes.length >= 30, `${routes.length} GET routes`)
   for (const route of routes) {
     const url = desk.fill(route)
-    const res = await a.get(url)
+    const res = await desk.visitorFor(route).get(url)
     const label = `GET ${route.url} (${res.statusCode}, ${res.headers['content-type'] ?? 'no body type'})`
     t.ok(res.statusCode < 400, `${label}: answered (the seeded ids are real)`)
     if (route.url === DOWNLOAD) t.equal(res.headers['content-type'], 'application/pdf', `${label}: the document`)

@@ -60,4 +60,16 @@ t.test('the demo company: clients, services, documents and risk assessments, see
   t.ok((await count('screening_searches', { status: 'open' })) >= 1, 'a search with potential matches to review')
   t.equal(await count('screening_searches', { status: 'awaiting_approval' }), 1, 'one checked, awaiting approval')
   t.equal(await count('screening_searches', { kind: 'one_time' }), 1, 'a one-time search')
+
+  // The portal: its settings, and a request in each of three states, the approved one's document filed.
+  t.match(await db('portal_settings').where({ company_id: company.id }).first(), { link_valid_days: 14 })
+  t.same(
+    (await db('portal_requests').where({ company_id: company.id }).pluck('status')).sort(),
+    ['approved', 'opened', 'sent']
+      .sort()
+      .map((s) => (s === 'opened' ? 'submitted' : s))
+      .sort(),
+  )
+  t.equal(await count('portal_uploads'), 2, 'two certificates uploaded')
+  t.equal(Number((await db('portal_uploads').whereNotNull('document_id').count('* as n'))[0]?.n), 1, 'one filed')
 })

@@ -4,7 +4,7 @@ import { type ClientContext, loadClientContext } from '../../access/client-conte
 import { isPermissionKey, type PermissionKey, permissionLabel } from '../../access/permissions.js'
 import { isUuid, NotFoundError } from '../../http/params.js'
 import { formBody, query } from '../../http/schemas.js'
-import { loadPortalSession } from '../../portal/sessions.js'
+import { loadPortalSession } from '../../identity/portal-sessions.js'
 import type { RouteAccess } from '../../types.js'
 import { anonymousCsrfSecret, csrfTokens } from './csrf.js'
 import { isHtmxPartialRequest } from './render.js'

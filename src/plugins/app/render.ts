@@ -5,7 +5,7 @@ import type { PermissionKey } from '../../access/permissions.js'
 import { PORTAL_REQUEST_PERMISSIONS } from '../../access/portal.js'
 import { SEARCH_REVIEW_PERMISSIONS } from '../../access/screening.js'
 import { isolate } from '../../forms/names.js'
-import { setPortalFlash } from '../../portal/sessions.js'
+import { setPortalFlash } from '../../identity/portal-sessions.js'
 import type { CurrentUser, Flash } from '../../types.js'
 import { anonymousCsrfToken, csrfTokens } from './csrf.js'
 

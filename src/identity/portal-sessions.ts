@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Knex } from 'knex'
 import type { Db } from '../db/knex.js'
 import type { Flash } from '../types.js'
-import { isSecretShape, newSecret, secretHash } from './tokens.js'
+import { isSecretShape, newSecret, secretHash } from './secrets.js'
 
 /**
  * Portal sessions: a client who opened a portal link and pressed Continue. Apart from staff sessions in every
