@@ -141,6 +141,14 @@ const ACTIONS: Record<string, ActionWords> = {
     label: 'Self-service submission approved',
     did: (t) => `approved the self-service submission for ${t}`,
   },
+  'portal.answers_kept': {
+    label: 'Self-service answers kept',
+    did: (t) => `kept the approved self-service answers with ${t}`,
+  },
+  'portal.session_started': {
+    label: 'Self-service link used again',
+    did: (t) => `recorded that the self-service link for ${t} was used to start another portal session`,
+  },
   'portal.updates_requested': {
     label: 'Self-service updates requested',
     did: (t) => `asked the client to update the self-service submission for ${t}`,

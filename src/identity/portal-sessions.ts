@@ -64,11 +64,18 @@ export async function loadPortalSession(
   const secret = request.cookies[portalCookieName(secure)]
   if (!isSecretShape(secret)) return undefined
   const idHash = secretHash(secret)
-  const row = await db('portal_sessions')
-    .where({ id_hash: idHash })
-    .andWhere('last_seen_at', '>', db.raw('now() - make_interval(mins => ?)', [PORTAL_SESSION.idleMinutes]))
-    .andWhere('created_at', '>', db.raw('now() - make_interval(hours => ?)', [PORTAL_SESSION.absoluteHours]))
-    .first('company_id', 'request_id', 'csrf_secret', 'flash')
+  // A session of a revoked request, or of a client moved to the recycle bin, is over too: it shows nothing more.
+  const row = await db('portal_sessions as s')
+    .join('portal_requests as r', function () {
+      this.on('r.company_id', 's.company_id').andOn('r.id', 's.request_id')
+    })
+    .join('entities as e', 'e.id', 'r.entity_id')
+    .where({ 's.id_hash': idHash })
+    .andWhere('s.last_seen_at', '>', db.raw('now() - make_interval(mins => ?)', [PORTAL_SESSION.idleMinutes]))
+    .andWhere('s.created_at', '>', db.raw('now() - make_interval(hours => ?)', [PORTAL_SESSION.absoluteHours]))
+    .whereNot('r.status', 'revoked')
+    .whereNull('e.deleted_at')
+    .first('s.company_id', 's.request_id', 's.csrf_secret', 's.flash')
   if (!row) return undefined
   await db('portal_sessions')
     .where({ id_hash: idHash })

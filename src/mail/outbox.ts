@@ -19,6 +19,11 @@ export interface OutgoingEmail {
 /** What a sent message's stored text says where a secret was. */
 export const REDACTED = '[removed once sent]'
 
+/** A message's text with its secrets replaced. */
+export function redacted(text: string, secrets: readonly string[], by = REDACTED): string {
+  return secrets.reduce((out, secret) => (secret ? out.replaceAll(secret, by) : out), text)
+}
+
 /**
  * Queues an email inside the caller's transaction: it exists exactly when the change that causes it
  * does. Returns false when a message with the same dedupe key was already queued.
@@ -83,7 +88,7 @@ export async function deliverDueEmails(db: Db, transport: MailTransport, from: s
             sent_at: trx.fn.now(),
             attempts: message.attempts + 1,
             last_error: null,
-            body_text: redact.reduce((text, secret) => text.replaceAll(secret, REDACTED), message.body_text as string),
+            body_text: redacted(message.body_text as string, redact),
             redact: [],
           })
         return 'sent' as const

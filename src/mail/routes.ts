@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { NotFoundError, pageNumber, signedInUser, withQuery } from '../http/params.js'
 import { one, query } from '../http/schemas.js'
-import { retryFailedEmail } from './outbox.js'
+import { redacted, retryFailedEmail } from './outbox.js'
 
 const PAGE_SIZE = 25
 /** Ids are bigint identities; 18 digits always fit, so a longer id is unknown rather than a database error. */
@@ -17,14 +17,33 @@ export default async function outboxRoutes(app: FastifyInstance) {
       const rows = await app
         .db('outbox_emails')
         .where({ company_id: signedInUser(request).companyId })
-        .select('id', 'to_address', 'subject', 'body_text', 'status', 'attempts', 'last_error', 'created_at', 'sent_at')
+        .select(
+          'id',
+          'to_address',
+          'subject',
+          'body_text',
+          'redact',
+          'status',
+          'attempts',
+          'last_error',
+          'created_at',
+          'sent_at',
+        )
         .orderBy('id', 'desc')
         .limit(PAGE_SIZE + 1)
         .offset((page - 1) * PAGE_SIZE)
+      // With a mail server, a message's secrets (a portal or invitation link) are for its recipient alone. Without
+      // one (the demo, a development machine) nothing is ever sent, and this page is the only way to them.
+      const smtpConfigured = Boolean(app.config.smtpUrl)
       return reply.page('mail/outbox', {
         title: 'Outgoing email',
-        rows: rows.slice(0, PAGE_SIZE),
-        smtpConfigured: Boolean(app.config.smtpUrl),
+        rows: rows.slice(0, PAGE_SIZE).map((row) => ({
+          ...row,
+          body_text: smtpConfigured
+            ? redacted(row.body_text, row.redact, '[hidden: for the recipient only]')
+            : row.body_text,
+        })),
+        smtpConfigured,
         prevUrl: page > 1 ? withQuery('/settings/outgoing-email', {}, { page: page - 1 }) : undefined,
         nextUrl: rows.length > PAGE_SIZE ? withQuery('/settings/outgoing-email', {}, { page: page + 1 }) : undefined,
       })

@@ -60,19 +60,38 @@ export async function approveSubmission(
       )
     }
     const changed = bound.map((q) => q.field).filter((f) => asInput(entity[f]) !== asInput(values[f]))
-    const kept = Object.fromEntries(
-      questionnaire.questions
-        .filter((q) => q.field === null && q.kind !== 'file' && answers[q.key] !== undefined)
-        .map((q) => [q.key, answers[q.key]]),
-    )
+    // The answers kept with the client: this questionnaire's unbound questions as answered now (a question
+    // left unanswered this time no longer has the answer approved before); other keys stay as they were.
+    const unbound = questionnaire.questions.filter((q) => q.field === null && q.kind !== 'file')
+    const stored = await trx('entities').where({ id: entity.id }).first('portal_answers')
+    const previous: Record<string, unknown> = stored?.portal_answers ?? {}
+    const next: Record<string, unknown> = { ...previous }
+    for (const q of unbound) {
+      if (answers[q.key] === undefined) delete next[q.key]
+      else next[q.key] = answers[q.key]
+    }
+    const keptChanged = unbound
+      .map((q) => q.key)
+      .filter((key) => JSON.stringify(previous[key]) !== JSON.stringify(next[key]))
     const pick = (o: Record<string, unknown>) => Object.fromEntries(changed.map((k) => [k, o[k]]))
     await trx('entities')
       .where({ id: entity.id })
       .update({
         ...pick(values as unknown as Record<string, unknown>),
-        portal_answers: trx.raw('portal_answers || ?::jsonb', [JSON.stringify(kept)]),
+        portal_answers: JSON.stringify(next),
         updated_at: trx.fn.now(),
       })
+    if (keptChanged.length > 0) {
+      await auditTarget(
+        trx,
+        actor,
+        'entity',
+        entity.id,
+        'portal.answers_kept',
+        Object.fromEntries(keptChanged.map((k) => [k, previous[k] ?? null])),
+        { ...Object.fromEntries(keptChanged.map((k) => [k, next[k] ?? null])), from_portal_request: request.id },
+      )
+    }
     if (changed.length > 0) {
       await auditTarget(
         trx,
@@ -145,7 +164,7 @@ export async function approveSubmission(
         request: request.id,
         submission: latest?.n,
         changed,
-        answers_kept: Object.keys(kept),
+        answers_kept: keptChanged,
         documents_filed: uploads.length,
       },
     )

@@ -1,5 +1,12 @@
 import type { Knex } from 'knex'
-import { clientMayEdit, linkWorks, type PortalState, STATE_WORDS } from '../access/portal.js'
+import { usersWithAccessSql } from '../access/client-access.js'
+import {
+  clientMayEdit,
+  linkWorks,
+  PORTAL_REQUEST_PERMISSIONS,
+  type PortalState,
+  STATE_WORDS,
+} from '../access/portal.js'
 import { writeAudit } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import type { StoredUpload } from '../documents/service.js'
@@ -73,17 +80,15 @@ export async function openLink(
     const current = await trx('portal_requests').where({ id: request.id, token_hash: found.token_hash }).first('id')
     if (!current) return { refused: 'unknown' as const }
     if (!linkWorks(request.state)) return { refused: request.state }
+    const actor = { session: { companyId: request.company_id, requestId: request.id }, ip }
     if (request.status === 'sent') {
       await trx('portal_requests')
         .where({ id: request.id })
         .update({ status: 'opened', opened_at: trx.fn.now(), version: trx.raw('version + 1') })
-      await portalAudit(
-        trx,
-        { session: { companyId: request.company_id, requestId: request.id }, ip },
-        request,
-        'portal.opened',
-        {},
-      )
+      await portalAudit(trx, actor, request, 'portal.opened', {})
+    } else {
+      // Every later Continue starts another session, maybe elsewhere: each is on the record with its address.
+      await portalAudit(trx, actor, request, 'portal.session_started', {})
     }
     return { secret: await startPortalSession(trx, request, csrfSecret) }
   })
@@ -259,11 +264,20 @@ export async function submitRequest(db: Db, actor: PortalActor, publicUrl: strin
     await portalAudit(trx, actor, request, 'portal.submitted', { submission: n })
     const context = await trx('entities as e')
       .join('companies as co', 'co.id', 'e.company_id')
-      .leftJoin('users as u', function () {
-        this.on('u.company_id', 'e.company_id').andOn('u.id', trx.raw('?', [request.created_by]))
-      })
       .where('e.id', request.entity_id)
-      .first('e.name as client_name', 'co.name as company_name', 'u.email as staff_email', 'u.active as staff_active')
+      .first('e.name as client_name', 'co.name as company_name')
+    // Whoever sent the request is told, while they may still work on it: active, with a self-service
+    // permission, and with access to the client (the same rule as every client page).
+    const staff = await trx('users as u')
+      .join('companies as c', 'c.id', 'u.company_id')
+      .where({ 'u.id': request.created_by, 'u.company_id': request.company_id, 'u.active': true })
+      .where(usersWithAccessSql(trx, request.entity_id, 'u'))
+      .whereExists(
+        trx('user_permissions as p')
+          .whereRaw('p.user_id = u.id')
+          .whereIn('p.permission', [...PORTAL_REQUEST_PERMISSIONS, 'system_administrator']),
+      )
+      .first('u.email')
     await enqueueEmail(trx, {
       companyId: request.company_id,
       to: request.email,
@@ -275,10 +289,10 @@ export async function submitRequest(db: Db, actor: PortalActor, publicUrl: strin
         'They will look at them and tell you if anything needs updating. You do not need to do anything now.',
       ].join('\n'),
     })
-    if (context.staff_email && context.staff_active) {
+    if (staff) {
       await enqueueEmail(trx, {
         companyId: request.company_id,
-        to: context.staff_email,
+        to: staff.email,
         subject: `Self-service submission received: ${isolate(context.client_name)}`,
         text: [
           `${isolate(context.client_name)} submitted the questionnaire you sent to ${request.email}.`,

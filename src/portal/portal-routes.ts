@@ -217,6 +217,13 @@ export default async function portalRoutes(app: FastifyInstance) {
       const context = await portalContext(app, request)
       const { page, questions } = pageOf(context, request.params.page)
       const complete = request.body.action !== 'save'
+      // Several values where a question takes one (not from our form): refused, so no answer is lost to it.
+      const errors = new FormErrors()
+      for (const q of questions) {
+        if (q.kind !== 'multiple_choice' && Array.isArray(request.body[fieldName(q)]))
+          errors.add(fieldName(q), `Give one answer to “${q.label}”`)
+      }
+      RuleError.throwIf(errors)
       await saveAnswers(app.db, actorOf(request), questions, answersFromForm(questions, request.body), complete)
       if (!complete) {
         await setPortalFlash(app.db, sessionOf(request), {
@@ -282,7 +289,11 @@ export default async function portalRoutes(app: FastifyInstance) {
       return q?.kind === 'file' ? `/portal/documents#q-${key}` : `/portal/pages/${q?.page}#q-${key}`
     }
     return reply.page('portal/review', {
-      title: context.editable ? 'Check your answers and send them' : 'What you sent',
+      title: context.editable
+        ? 'Check your answers and send them'
+        : context.portalRequest.state === 'expired'
+          ? 'Your answers'
+          : 'What you sent',
       ...context,
       problems: Object.entries(problems).map(([field, message]) => ({ href: where(field.slice(2)), message })),
       errors: errors ?? new FormErrors(),

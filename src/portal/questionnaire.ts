@@ -313,8 +313,32 @@ function validatorFor(schema: JsonSchemaObject): ValidateFunction {
 // Reading a stored schema
 
 /**
- * The questionnaire of a stored schema. Throws unless the schema is exactly what toJsonSchema writes for
- * those questions (anything edited by hand, or by another version, is refused rather than half-read).
+ * What a schema says about its questions, without what KYC Desk's code supplies when it writes one: the
+ * error messages, the length and count limits, and the list of countries. A schema stored by an earlier
+ * version (before a country was added to the list, or a message reworded) still reads; answers are always
+ * checked against the schema written now from its questions.
+ */
+function structureOf(schema: unknown): unknown {
+  const strip = (value: unknown, countryProperty = false): unknown => {
+    if (Array.isArray(value)) return value.map((v) => strip(v))
+    if (value === null || typeof value !== 'object') return value
+    const out: Record<string, unknown> = {}
+    const record = value as Record<string, unknown>
+    const country = record['x-kyc-kind'] === 'country'
+    for (const [key, v] of Object.entries(record)) {
+      if (['errorMessage', 'maxLength', 'maxItems', 'minItems'].includes(key)) continue
+      if (key === 'enum' && (country || countryProperty)) continue
+      out[key] = strip(v)
+    }
+    return out
+  }
+  return strip(JSON.parse(JSON.stringify(schema)))
+}
+
+/**
+ * The questionnaire of a stored schema. Throws unless the schema says what toJsonSchema writes for those
+ * questions (anything edited by hand is refused rather than half-read); what the code supplies (messages,
+ * limits, the country list) may differ, so a schema stored by an earlier version still reads (structureOf).
  */
 export function fromJsonSchema(schema: unknown): Questionnaire {
   if (!storedSchemaShape(schema)) {
@@ -342,7 +366,7 @@ export function fromJsonSchema(schema: unknown): Questionnaire {
     }
   })
   const q: Questionnaire = { kind: s['x-kyc-client-kind'], questions }
-  if (!isDeepStrictEqual(toJsonSchema(q), JSON.parse(JSON.stringify(schema)))) {
+  if (!isDeepStrictEqual(structureOf(toJsonSchema(q)), structureOf(schema))) {
     throw new Error('Not a questionnaire schema: it differs from what KYC Desk writes for its questions')
   }
   return q

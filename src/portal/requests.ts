@@ -2,6 +2,7 @@ import type { Knex } from 'knex'
 import { FILLING_STATUSES, type PortalAction, type PortalState, portalActionsFor, whyNot } from '../access/portal.js'
 import { auditTarget, writeAudit } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
+import { flushStorageDeletions } from '../documents/service.js'
 import type { EntityKind } from '../entities/reference.js'
 import { FormErrors } from '../forms/form-errors.js'
 import { isolate } from '../forms/names.js'
@@ -11,6 +12,7 @@ import { isUuid, NotFoundError } from '../http/params.js'
 import { endPortalSessionsOf } from '../identity/portal-sessions.js'
 import { newSecret, secretHash } from '../identity/secrets.js'
 import { enqueueEmail } from '../mail/outbox.js'
+import type { DocumentStorage } from '../storage/document-storage.js'
 import { fromJsonSchema, type Questionnaire, toJsonSchema } from './questionnaire.js'
 import { portalSettings, questionnaireOf } from './settings.js'
 
@@ -328,6 +330,7 @@ export async function resendRequest(
 /** Revokes a request: its link and its portal sessions stop working at once. */
 export async function revokeRequest(
   db: Db,
+  storage: DocumentStorage,
   actor: RequestActor,
   clientId: string,
   requestId: string,
@@ -346,6 +349,18 @@ export async function revokeRequest(
         version: trx.raw('version + 1'),
       })
     await endPortalSessionsOf(trx, companyId, request.id)
+    // What the client uploaded and nobody filed is not kept once the request is withdrawn.
+    const removed: { storage_key: string; original_name: string }[] = await trx('portal_uploads')
+      .where({ company_id: companyId, request_id: request.id })
+      .whereNull('document_id')
+      .delete()
+      .returning(['storage_key', 'original_name'])
+    if (removed.length > 0) {
+      await trx('storage_deletions')
+        .insert(removed.map((u) => ({ storage_key: u.storage_key })))
+        .onConflict('storage_key')
+        .ignore()
+    }
     await auditTarget(
       trx,
       actor,
@@ -356,9 +371,11 @@ export async function revokeRequest(
       {
         request: request.id,
         state: 'revoked',
+        uploads_deleted: removed.map((u) => u.original_name),
       },
     )
   })
+  await flushStorageDeletions(db, storage)
 }
 
 /** How many days before expiry an unsubmitted request gets its reminder. */
@@ -368,7 +385,7 @@ export const REMINDER_DAYS_BEFORE = 3
  * Sends the reminder of each request still being filled in that expires within REMINDER_DAYS_BEFORE days,
  * was sent more than a day ago and has had no reminder since its link was last sent. The reminder carries a
  * fresh link (the request keeps its expiry date): the earlier links stop working, since only the newest
- * token's hash is kept. Each request is claimed with SKIP LOCKED, so two runs never remind one twice.
+ * token's hash is kept; an open portal session goes on. Each request is claimed with SKIP LOCKED, so two runs never remind one twice.
  */
 export async function sendReminders(db: Db, publicUrl: string): Promise<number> {
   let sent = 0
@@ -399,7 +416,7 @@ export async function sendReminders(db: Db, publicUrl: string): Promise<number> 
       await trx('portal_requests')
         .where({ id: request.id })
         .update({ token_hash: secretHash(token), reminded_at: trx.fn.now(), version: trx.raw('version + 1') })
-      await endPortalSessionsOf(trx, request.company_id, request.id)
+      // Portal sessions are bound to the request, not to a link: a client filling it in now stays signed in.
       const settings = await portalSettings(db, request.company_id)
       await enqueueLinkEmail(
         trx,

@@ -245,7 +245,14 @@ export default async function portalRequestRoutes(app: FastifyInstance) {
     { config: { access: MANAGE, form: requestPage }, schema: { body: formBody(fields(['version'], 20)) } },
     async (request, reply) => {
       const entity = clientOf(request).entity
-      await revokeRequest(app.db, requestActor(request), entity.id, request.params.request, versionOf(request.body))
+      await revokeRequest(
+        app.db,
+        app.storage,
+        requestActor(request),
+        entity.id,
+        request.params.request,
+        versionOf(request.body),
+      )
       reply.flash({ kind: 'success', text: 'The request was revoked: its link no longer works.' })
       return reply.redirect(`/entities/${entity.id}/portal-requests/${request.params.request}`, 303)
     },

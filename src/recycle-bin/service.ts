@@ -79,9 +79,16 @@ export async function restoreEntity(db: Db, actor: EntityActor, entity: Entity):
 export async function purgeEntity(db: Db, storage: DocumentStorage, actor: EntityActor, entity: Entity): Promise<void> {
   await db.transaction(async (trx) => {
     const docs: { storage_key: string }[] = await trx('documents').where({ entity_id: entity.id }).select('storage_key')
-    if (docs.length > 0) {
+    // Files clients uploaded through the self-service portal and never filed go with the client too.
+    const uploads: { storage_key: string }[] = await trx('portal_uploads as u')
+      .join('portal_requests as r', 'r.id', 'u.request_id')
+      .where({ 'r.entity_id': entity.id, 'r.company_id': actor.user.companyId })
+      .whereNull('u.document_id')
+      .select('u.storage_key')
+    const keys = [...docs, ...uploads]
+    if (keys.length > 0) {
       await trx('storage_deletions')
-        .insert(docs.map((d) => ({ storage_key: d.storage_key })))
+        .insert(keys.map((d) => ({ storage_key: d.storage_key })))
         .onConflict('storage_key')
         .ignore()
     }
@@ -95,7 +102,7 @@ export async function purgeEntity(db: Db, storage: DocumentStorage, actor: Entit
       actor,
       entity.id,
       'entity.purged',
-      { name: entity.name, documents: docs.length },
+      { name: entity.name, documents: docs.length, portal_uploads: uploads.length },
       { deleted_for_good: true },
     )
   })

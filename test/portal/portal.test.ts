@@ -5,7 +5,9 @@
  * and a resubmission, reminders, and who may do what.
  */
 import { createHash } from 'node:crypto'
+import { readdirSync } from 'node:fs'
 import t, { type Test } from 'tap'
+import type { Config } from '../../src/config.js'
 import { deliverDueEmails, REDACTED } from '../../src/mail/outbox.js'
 import { sendReminders } from '../../src/portal/requests.js'
 import { multipartBody, PDF_BYTES, testApp, Visitor, visibleText } from '../helpers/app.js'
@@ -14,8 +16,8 @@ import { aUser, PASSWORD, twoCompanies } from '../helpers/factories.js'
 
 const LINK = /\/p\/([A-Za-z0-9_-]{43})/
 
-async function setup(t: Test) {
-  const { app, db } = await testApp(t)
+async function setup(t: Test, overrides: Partial<Config> = {}) {
+  const { app, db, storageDir } = await testApp(t, overrides)
   const { company, other, admin, foreigner } = await twoCompanies(db)
   const manager = await aUser(db, { company, name: 'Mia Manager', permissions: ['manage_self_service_requests'] })
   const approver = await aUser(db, { company, name: 'Abe Approver', permissions: ['approve_self_service_submissions'] })
@@ -80,9 +82,13 @@ async function setup(t: Test) {
     return v.post('/portal/submit', {})
   }
   const requestRow = (id: string) => db('portal_requests').where({ id }).first()
+  /** How many files the document storage holds. */
+  const storedFiles = () =>
+    readdirSync(storageDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length
   return {
     app,
     db,
+    storedFiles,
     company,
     other,
     admin,
@@ -463,6 +469,7 @@ t.test('who may do what: sending, deciding, reading; other companies; rate limit
   )
   t.equal((await s.db('portal_requests').count('* as n').first())?.n, 0, 'nothing was sent')
 
+  await s.staff.manager.get(`/entities/${s.client.id}`)
   const bad = await s.staff.manager.post(`/entities/${s.client.id}/portal-requests`, { email: 'not an address' })
   t.equal(bad.statusCode, 422)
   t.match(visibleText(bad.body), 'Enter an email address like name@example.com')
@@ -488,4 +495,115 @@ t.test('who may do what: sending, deciding, reading; other companies; rate limit
   const codes: number[] = []
   for (let i = 0; i < 25; i++) codes.push((await guesser.get(`/p/${'C'.repeat(43)}`)).statusCode)
   t.ok(codes.includes(429), 'guessing links is rate limited')
+})
+
+t.test('uploads nobody filed go when the request is revoked or the client is deleted for good', async (t) => {
+  const s = await setup(t)
+  const files = s.storedFiles()
+  const first = await s.send()
+  const v = await s.open(first.token)
+  await s.upload(v, 'certificate_of_incorporation', PDF_BYTES, 'certificate.pdf')
+  t.equal(s.storedFiles(), files + 1)
+  const url = `/entities/${s.client.id}/portal-requests/${first.id}`
+  await s.staff.manager.get(url)
+  await s.staff.manager.post(`${url}/revoke`, { version: String((await s.requestRow(first.id)).version) })
+  t.equal((await s.db('portal_uploads').count('* as n').first())?.n, 0, 'the upload’s row is gone')
+  t.equal(s.storedFiles(), files, 'and its bytes')
+  const audit = await s.db('audit_log').where({ action: 'portal.request_revoked' }).first('after')
+  t.same(audit.after.uploads_deleted, ['certificate.pdf'])
+
+  const second = await s.send()
+  const w = await s.open(second.token)
+  await s.upload(w, 'certificate_of_incorporation', PDF_BYTES, 'certificate.pdf')
+  t.equal(s.storedFiles(), files + 1)
+  const admin = await s.as(s.admin)
+  await admin.get(`/entities/${s.client.id}/delete`)
+  t.equal((await admin.post(`/entities/${s.client.id}/delete`, {})).statusCode, 303)
+  t.equal(
+    (await w.get('/portal')).statusCode,
+    401,
+    'a client in the recycle bin: the portal session shows nothing more',
+  )
+  await admin.get(`/recycle-bin/entities/${s.client.id}/purge`)
+  t.equal((await admin.post(`/recycle-bin/entities/${s.client.id}/purge`, {})).statusCode, 303)
+  t.equal(s.storedFiles(), files, 'deleted for good: the upload’s bytes are gone too')
+})
+
+t.test(
+  'staff forms take only the session’s CSRF secret; a portal link’s Continue works in a staff browser',
+  async (t) => {
+    const s = await setup(t)
+    const { token } = await s.send()
+    const staff = s.staff.manager
+    await staff.get(`/p/${token}`)
+    const visitorToken = staff.csrfToken
+    const refused = await staff.post(
+      `/entities/${s.client.id}/portal-requests`,
+      { email: 'x@example.test' },
+      { csrf: visitorToken },
+    )
+    t.equal(refused.statusCode, 403, 'a token of the visitor’s cookie does not pass on a staff form')
+    t.equal((await s.db('portal_requests').count('* as n').first())?.n, 1)
+    const opened = await staff.post(`/p/${token}`, {}, { csrf: visitorToken })
+    t.equal(opened.statusCode, 303, 'Continue, from the same browser, is taken')
+    const portalPage = await staff.get('/portal')
+    t.equal(portalPage.statusCode, 200)
+    t.notMatch(portalPage.body, 'Sign out', 'the portal shows nothing of the staff session')
+  },
+)
+
+t.test('reminders leave an open portal session alone; a second Continue is on the record', async (t) => {
+  const s = await setup(t)
+  const { id, token } = await s.send()
+  const v = await s.open(token)
+  await s.open(token)
+  t.equal((await s.db('audit_log').where({ action: 'portal.session_started' }).count('* as n').first())?.n, 1)
+  await s
+    .db('portal_requests')
+    .where({ id })
+    .update({
+      link_sent_at: s.db.raw("now() - interval '12 days'"),
+      expires_at: s.db.raw("now() + interval '2 days'"),
+    })
+  t.equal(await sendReminders(s.db, 'http://desk.test'), 1)
+  t.equal((await v.get('/portal')).statusCode, 200, 'the client filling it in is still signed in')
+  const twice = await v.post('/portal/pages/1', { 'q-legal_form': ['GmbH', 'AG'], action: 'save' })
+  t.equal(twice.statusCode, 422, 'two answers to a one-answer question are refused')
+  t.match(visibleText(twice.body), 'Give one answer to “Legal form”')
+})
+
+t.test('approval keeps the unbound answers as answered now, audited with before and after', async (t) => {
+  const s = await setup(t)
+  await s
+    .db('entities')
+    .where({ id: s.client.id })
+    .update({ portal_answers: { nature_of_business: 'Old trade', other_key: 'kept' } })
+  const { id, token } = await s.send()
+  const v = await s.open(token)
+  await s.complete(v)
+  await s.submit(v)
+  await s.staff.approver.get(`/entities/${s.client.id}/portal-requests/${id}`)
+  const version = String((await s.requestRow(id)).version)
+  t.equal(
+    (await s.staff.approver.post(`/entities/${s.client.id}/portal-requests/${id}/approve`, { version })).statusCode,
+    303,
+  )
+  const client = await s.db('entities').where({ id: s.client.id }).first('portal_answers')
+  t.same(client.portal_answers, {
+    nature_of_business: 'Shipping agency',
+    beneficial_owners: 'Ann Owner, 1970-01-02, DE, 60%',
+    other_key: 'kept',
+  })
+  const audit = await s.db('audit_log').where({ action: 'portal.answers_kept' }).first('before', 'after')
+  t.same(audit.before, { nature_of_business: 'Old trade', beneficial_owners: null })
+  t.match(audit.after, { nature_of_business: 'Shipping agency', from_portal_request: id })
+})
+
+t.test('with a mail server, the Outgoing email page hides the links meant for their recipients', async (t) => {
+  const s = await setup(t, { smtpUrl: 'smtp://127.0.0.1:1' })
+  const { token } = await s.send()
+  const admin = await s.as(s.admin)
+  const page = await admin.get('/settings/outgoing-email')
+  t.notMatch(page.body, token)
+  t.match(visibleText(page.body), '[hidden: for the recipient only]')
 })

@@ -192,20 +192,6 @@ t.test('fromJsonSchema refuses anything it did not write', async (t) => {
       },
     ],
     [
-      'a changed limit',
-      (s) => {
-        s.properties.occupation.maxLength = 100000
-        return s
-      },
-    ],
-    [
-      'a changed message',
-      (s) => {
-        s.errorMessage.required.occupation = 'Tell us or else'
-        return s
-      },
-    ],
-    [
       'additional properties allowed',
       (s) => {
         s.additionalProperties = true
@@ -233,6 +219,12 @@ t.test('fromJsonSchema refuses anything it did not write', async (t) => {
   for (const [name, tamper] of tampered) {
     t.throws(() => fromJsonSchema(tamper(fresh())), Error, name)
   }
+  // What the code supplies may differ in a schema stored by an earlier version: it still reads, the same.
+  const older = fresh()
+  older.properties.occupation.maxLength = 100000
+  older.errorMessage.required.occupation = 'Tell us or else'
+  older.properties.nationality.enum = ['DE', 'FR']
+  t.same(fromJsonSchema(older), fromJsonSchema(fresh()), 'other limits, messages and countries: the same questions')
   t.throws(
     () =>
       fromJsonSchema(

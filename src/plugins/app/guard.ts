@@ -196,10 +196,11 @@ export default fp(
       if (access !== 'public' && !request.user) return redirectToLogin(request, reply)
 
       if (!SAFE_METHODS.has(request.method)) {
-        // A visitor without a session (the sign-in form) holds the secret in a signed cookie instead.
-        // A signed-in user's forms may also come from a page a visitor sees (a portal link opened in the same
-        // browser): the token of either secret this browser holds is accepted.
-        const secrets = [request.session._csrf, anonymousCsrfSecret(request, app.config.production)]
+        // A visitor without a session (the sign-in form) holds the secret in a signed cookie instead. A public
+        // form may also be sent by someone signed in (a portal link's Continue opened in a staff browser): there,
+        // and only there, the token of either secret is accepted. Staff forms take the session's alone.
+        const anonymous = anonymousCsrfSecret(request, app.config.production)
+        const secrets = access === 'public' ? [request.session._csrf, anonymous] : [request.session._csrf]
         const token = await submittedToken(request)
         if (!token || !secrets.some((secret) => secret && csrfTokens.verify(secret, token))) throw csrfError
       }
