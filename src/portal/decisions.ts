@@ -9,7 +9,14 @@ import type { RequestActor } from '../http/actor.js'
 import { NotFoundError } from '../http/params.js'
 import { endPortalSessionsOf } from '../identity/portal-sessions.js'
 import type { Answers, ClientField, Question } from './questionnaire.js'
-import { checkAction, enqueueLinkEmail, linkOf, lockRequest, questionnaireOfRequest, renewLink } from './requests.js'
+import {
+  checkAction,
+  enqueueLinkEmail,
+  lockRequest,
+  questionnaireOfRequest,
+  renewLink,
+  staffLinkEmail,
+} from './requests.js'
 import { portalSettings } from './settings.js'
 
 /** The text form of a client's stored value, as the entity form sends it. */
@@ -240,16 +247,7 @@ export async function requestUpdates(
     )
     await enqueueLinkEmail(
       trx,
-      {
-        companyId,
-        companyName: actor.user.companyName,
-        contact: settings.contact,
-        to: request.email,
-        clientName: client.name,
-        link: linkOf(actor.publicUrl, token),
-        token,
-        expiresAt,
-      },
+      staffLinkEmail(actor, settings.contact, request.email, client.name, { token, expiresAt }),
       'updates',
       ['What to update:', ...lines],
     )

@@ -216,6 +216,26 @@ export async function renewLink(trx: Knex.Transaction, request: { id: string; co
 
 export const linkOf = (publicUrl: string, token: string) => `${publicUrl}/p/${token}`
 
+/** The link email of a step staff take on a request: from the acting user's company, to the request's address. */
+export function staffLinkEmail(
+  actor: RequestActor,
+  contact: string,
+  to: string,
+  clientName: string,
+  link: { token: string; expiresAt: Date },
+): LinkEmail {
+  return {
+    companyId: actor.user.companyId,
+    companyName: actor.user.companyName,
+    contact,
+    to,
+    clientName,
+    link: linkOf(actor.publicUrl, link.token),
+    token: link.token,
+    expiresAt: link.expiresAt,
+  }
+}
+
 export interface SendInput {
   email: string
   message: string
@@ -267,16 +287,7 @@ export async function sendRequest(
     const extra = input.message ? [`Message from ${isolate(actor.user.name)}:`, input.message] : []
     await enqueueLinkEmail(
       trx,
-      {
-        companyId,
-        companyName: actor.user.companyName,
-        contact: settings.contact,
-        to: input.email,
-        clientName: client.name,
-        link: linkOf(actor.publicUrl, token),
-        token,
-        expiresAt: row.expires_at,
-      },
+      staffLinkEmail(actor, settings.contact, input.email, client.name, { token, expiresAt: row.expires_at }),
       'request',
       extra,
     )
@@ -312,16 +323,7 @@ export async function resendRequest(
     )
     await enqueueLinkEmail(
       trx,
-      {
-        companyId,
-        companyName: actor.user.companyName,
-        contact: settings.contact,
-        to: request.email,
-        clientName: client.name,
-        link: linkOf(actor.publicUrl, token),
-        token,
-        expiresAt,
-      },
+      staffLinkEmail(actor, settings.contact, request.email, client.name, { token, expiresAt }),
       'resend',
     )
   })

@@ -82,6 +82,11 @@ async function setup(t: Test, overrides: Partial<Config> = {}) {
     return v.post('/portal/submit', {})
   }
   const requestRow = (id: string) => db('portal_requests').where({ id }).first()
+  /** A request sent 12 days ago that expires in 2: its reminder is due. */
+  const dueForReminder = (id: string) =>
+    db('portal_requests')
+      .where({ id })
+      .update({ link_sent_at: db.raw("now() - interval '12 days'"), expires_at: db.raw("now() + interval '2 days'") })
   /** How many files the document storage holds. */
   const storedFiles = () =>
     readdirSync(storageDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length
@@ -107,6 +112,7 @@ async function setup(t: Test, overrides: Partial<Config> = {}) {
     complete,
     submit,
     requestRow,
+    dueForReminder,
   }
 }
 
@@ -442,13 +448,7 @@ t.test('reminders: once, before expiry, with a fresh link', async (t) => {
   const s = await setup(t)
   const { id, token } = await s.send()
   t.equal(await sendReminders(s.db, 'http://desk.test'), 0, 'a request sent just now gets none')
-  await s
-    .db('portal_requests')
-    .where({ id })
-    .update({
-      link_sent_at: s.db.raw("now() - interval '12 days'"),
-      expires_at: s.db.raw("now() + interval '2 days'"),
-    })
+  await s.dueForReminder(id)
   t.equal(await sendReminders(s.db, 'http://desk.test'), 1)
   t.equal(await sendReminders(s.db, 'http://desk.test'), 0, 'only once')
   const fresh = await s.newestToken('owner@harbour.test')
@@ -558,13 +558,7 @@ t.test('reminders leave an open portal session alone; a second Continue is on th
   const v = await s.open(token)
   await s.open(token)
   t.equal((await s.db('audit_log').where({ action: 'portal.session_started' }).count('* as n').first())?.n, 1)
-  await s
-    .db('portal_requests')
-    .where({ id })
-    .update({
-      link_sent_at: s.db.raw("now() - interval '12 days'"),
-      expires_at: s.db.raw("now() + interval '2 days'"),
-    })
+  await s.dueForReminder(id)
   t.equal(await sendReminders(s.db, 'http://desk.test'), 1)
   t.equal((await v.get('/portal')).statusCode, 200, 'the client filling it in is still signed in')
   const twice = await v.post('/portal/pages/1', { 'q-legal_form': ['GmbH', 'AG'], action: 'save' })
