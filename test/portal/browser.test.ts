@@ -58,7 +58,7 @@ if (suite) {
       const doc = docs.at(-1)
       const here = p.page.url().replace(/#.*$/, '')
       if (!doc || doc.url !== here) throw new Error(`no document response recorded for ${here}`)
-      const where = `${p.path} (${p.mode.name}, ${PHONE.width} px wide)`
+      const where = `${p.path} (${p.mode.name}, ${size.width} px wide)`
       const title = expect.ofCompany === false ? expect.title : `${expect.title} — ${company.name}`
       t.equal(doc.status, expect.status, `${where} answers ${expect.status}`)
       t.equal(await p.page.title(), title, `${where} has the title "${title}"`)
@@ -68,7 +68,7 @@ if (suite) {
       t.equal(await p.page.evaluate('typeof window.htmx'), 'undefined', `${where}: the portal loads no htmx`)
       t.strictSame(p.takeConsoleErrors(), [], `${where}: no script error or CSP violation in the console`)
       const width = Number(await p.page.evaluate('document.documentElement.scrollWidth'))
-      t.ok(width <= size.width, `${where}: nothing scrolls sideways at ${size.width} px (${width} px)`)
+      t.ok(width <= size.width, `${where}: nothing scrolls sideways (${width} px)`)
       const findings = [
         ...(await axeFindings(p.page, p.mode.javaScriptEnabled)),
         ...(await screenReaderFindings(p.page)),
