@@ -31,6 +31,7 @@ import portalRoutes from './portal/portal-routes.js'
 import portalRequestRoutes from './portal/routes.js'
 import portalSettingsRoutes from './portal/settings-routes.js'
 import recycleBinRoutes from './recycle-bin/routes.js'
+import reportRoutes from './reports/routes.js'
 import countryListRoutes from './risk/country-list-routes.js'
 import riskRoutes, { riskSettingsRoutes } from './risk/routes.js'
 import screeningRoutes from './screening/routes.js'
@@ -139,6 +140,7 @@ export async function buildApp({
   await app.register(serviceRoutes)
   await app.register(documentRoutes)
   await app.register(recycleBinRoutes)
+  await app.register(reportRoutes)
   await app.register(clientAccessRoutes)
 
   return app

@@ -153,6 +153,7 @@ const ACTIONS: Record<string, ActionWords> = {
     label: 'Self-service updates requested',
     did: (t) => `asked the client to update the self-service submission for ${t}`,
   },
+  'report.exported': { label: 'Report exported', did: () => 'exported a report as CSV' },
   'settings.client_access_changed': {
     label: 'Client access settings changed',
     did: () => 'changed the client access settings',

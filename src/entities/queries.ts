@@ -24,6 +24,11 @@ export interface EntityListFilters {
   risk: RiskFilter | ''
   review: ReviewFilter | ''
   outOfDate: boolean
+  /** Where the client is: an individual's country of residence, an organisation's of incorporation ('none': not known). */
+  country: string
+  /** Created from and to these days (YYYY-MM-DD, UTC), as the Reports' date range. */
+  from: string
+  to: string
   sort: EntitySort
   /** Keyset cursors: the page after / before this position. */
   after?: Cursor
@@ -34,7 +39,7 @@ export const ENTITY_SORTS = ['name', 'changed', 'review', 'risk'] as const
 export type EntitySort = (typeof ENTITY_SORTS)[number]
 export const RISK_FILTERS = ['high', 'medium', 'low', 'none'] as const
 export type RiskFilter = (typeof RISK_FILTERS)[number]
-export const REVIEW_FILTERS = ['overdue', 'within_90_days'] as const
+export const REVIEW_FILTERS = ['overdue', 'due', 'within_90_days'] as const
 export type ReviewFilter = (typeof REVIEW_FILTERS)[number]
 
 /**
@@ -117,6 +122,33 @@ export interface EntityListRow {
 }
 
 /**
+ * The client list's filters (all but the name search) on a query over `entities as e` that has the client's
+ * risk state joined as `er` when a risk filter is set. The list and the Reports (src/reports/) both filter
+ * with this, so a report's count is the count of the list it links to.
+ */
+export function filterClients(
+  db: Db | Knex.Transaction,
+  q: Knex.QueryBuilder,
+  f: Pick<EntityListFilters, 'kind' | 'status' | 'owner' | 'risk' | 'review' | 'outOfDate' | 'country' | 'from' | 'to'>,
+): Knex.QueryBuilder {
+  if (f.kind) q.where('e.kind', f.kind)
+  if (f.status) q.where('e.status', f.status)
+  if (f.owner) q.where('e.owner_user_id', f.owner)
+  if (f.risk === 'none') q.whereNull('er.entity_id')
+  else if (f.risk) q.where('er.classification', f.risk)
+  const today = `(now() AT TIME ZONE 'UTC')::date`
+  if (f.review === 'overdue') q.whereRaw(`er.review_due_on < ${today}`)
+  else if (f.review === 'due') q.whereRaw(`er.review_due_on >= ${today} AND er.review_due_on <= ${today} + 90`)
+  else if (f.review) q.whereRaw(`er.review_due_on <= ${today} + 90`)
+  if (f.outOfDate) q.where('er.out_of_date', true)
+  if (f.country === 'none') q.whereRaw('coalesce(e.country_of_residence, e.country_of_incorporation) IS NULL')
+  else if (f.country) q.whereRaw('coalesce(e.country_of_residence, e.country_of_incorporation) = ?', [f.country])
+  if (f.from) q.where('e.created_at', '>=', db.raw("?::date::timestamp AT TIME ZONE 'UTC'", [f.from]))
+  if (f.to) q.where('e.created_at', '<', db.raw("(?::date + 1)::timestamp AT TIME ZONE 'UTC'", [f.to]))
+  return q
+}
+
+/**
  * One page of client relationships, keyset-paginated over the index of its sort order, so its cost
  * follows the page size and not the number of clients. Every client's name is listed, with a has_access
  * flag from the access rule in the same query; columns the reader may not see are blanked in SQL. A
@@ -145,7 +177,7 @@ export async function listEntities(
   const byRisk = Boolean(f.risk || f.review || f.outOfDate || f.sort === 'review' || f.sort === 'risk')
   // Only names are listed for clients without access, so unless a filter or sort would reveal more, the
   // page is read by index first and the access rule evaluated for its 51 rows only.
-  const revealing = Boolean(f.kind || f.status || f.owner || byRisk || !byName)
+  const revealing = Boolean(f.kind || f.status || f.owner || f.country || f.from || f.to || byRisk || !byName)
   const cursor = f.before ?? f.after
   // The whole list's count is kept (client_counts); a search's or a filter's is counted, up to a limit.
   const countLimited = Boolean(f.q || revealing)
@@ -201,16 +233,9 @@ export async function listEntities(
       if (revealing) matching.where(access)
       if (search?.by === 'scan') matching.whereRaw('lower(e.name) LIKE ?', [p.like as string])
       if (byTrigram) matching.whereIn('e.id', trigrams().select('t.entity_id'))
-      if (f.kind) matching.where('e.kind', p.kind as string)
-      if (f.status) matching.where('e.status', p.status as string)
-      if (f.owner) matching.where('e.owner_user_id', p.owner as string)
       // The client's risk state (entity_risk, one row per assessed client).
       if (byRisk) matching.leftJoin('entity_risk as er', 'er.entity_id', 'e.id')
-      if (f.risk === 'none') matching.whereNull('er.entity_id')
-      else if (f.risk) matching.where('er.classification', p.risk as string)
-      if (f.review === 'overdue') matching.whereRaw(`er.review_due_on < (now() AT TIME ZONE 'UTC')::date`)
-      else if (f.review) matching.whereRaw(`er.review_due_on <= (now() AT TIME ZONE 'UTC')::date + 90`)
-      if (f.outOfDate) matching.where('er.out_of_date', true)
+      filterClients(db, matching, f)
       key = sortExpr
       id = 'e.id'
     }

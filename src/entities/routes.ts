@@ -6,7 +6,7 @@ import { FormErrors, text } from '../forms/form-errors.js'
 import { isolate } from '../forms/names.js'
 import type { FormRerender } from '../forms/rule-error.js'
 import { requestActor } from '../http/actor.js'
-import { isUuid, oneOf, signedInUser, withQuery } from '../http/params.js'
+import { isCalendarDate, isUuid, oneOf, signedInUser, withQuery } from '../http/params.js'
 import { fields, formBody, MAX_PARAM, query } from '../http/schemas.js'
 import { htmxTarget } from '../plugins/app/render.js'
 import { anyRiskWaiting, recheckWaiting } from '../risk/risk-state.js'
@@ -22,7 +22,7 @@ import {
   REVIEW_FILTERS,
   RISK_FILTERS,
 } from './queries.js'
-import { isKind, isStatus } from './reference.js'
+import { isCountryCode, isKind, isStatus } from './reference.js'
 import {
   createEntity,
   ENTITY_FIELDS,
@@ -48,7 +48,24 @@ export default async function entityRoutes(app: FastifyInstance) {
       config: { access: { permission: 'read_data' } },
       schema: {
         querystring: query(
-          fields(['q', 'kind', 'status', 'owner', 'risk', 'review', 'stale', 'sort', 'after', 'before'], MAX_PARAM),
+          fields(
+            [
+              'q',
+              'kind',
+              'status',
+              'owner',
+              'risk',
+              'review',
+              'stale',
+              'country',
+              'from',
+              'to',
+              'sort',
+              'after',
+              'before',
+            ],
+            MAX_PARAM,
+          ),
         ),
       },
     },
@@ -64,6 +81,9 @@ export default async function entityRoutes(app: FastifyInstance) {
         risk: oneOf(RISK_FILTERS, q.risk) ?? '',
         review: oneOf(REVIEW_FILTERS, q.review) ?? '',
         outOfDate: q.stale === '1',
+        country: q.country === 'none' || isCountryCode(q.country) ? (q.country as string) : '',
+        from: isCalendarDate(q.from) ? (q.from as string) : '',
+        to: isCalendarDate(q.to) ? (q.to as string) : '',
         sort,
         after: decodeCursor(q.after, sort),
         before: decodeCursor(q.before, sort),
@@ -86,6 +106,9 @@ export default async function entityRoutes(app: FastifyInstance) {
         risk: filters.risk,
         review: filters.review,
         stale: filters.outOfDate ? '1' : undefined,
+        country: filters.country,
+        from: filters.from,
+        to: filters.to,
         sort: filters.sort === 'name' ? undefined : filters.sort,
       }
       const first = rows[0]
@@ -102,6 +125,10 @@ export default async function entityRoutes(app: FastifyInstance) {
         rows,
         range,
         riskWaiting,
+        // The Reports tab's export of the list as filtered (src/reports/routes.ts), for who may see reports.
+        csvUrl: user.permissions.has('view_reports')
+          ? withQuery('/entities.csv', { ...base, sort: undefined }, {})
+          : undefined,
         // The column headers sort the list (from its first page), as "Sort by" does.
         sortUrls: {
           name: withQuery('/entities', { ...base, sort: undefined }, {}),

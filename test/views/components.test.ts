@@ -12,6 +12,7 @@ import t from 'tap'
 import { ROOT_DIR } from '../../src/config.js'
 import { FormErrors } from '../../src/forms/form-errors.js'
 import { fmt } from '../../src/plugins/app/render.js'
+import { barChart } from '../../src/reports/chart.js'
 import { browserSuite } from '../helpers/browser.js'
 
 /** Each component's examples: its parameters, in the object its include() takes. */
@@ -168,6 +169,20 @@ const EXAMPLES: Record<string, Record<string, unknown>[]> = {
         pages: 3,
       },
     },
+  ],
+  'bar-chart': [
+    {
+      chart: barChart({
+        id: 'example-risk-chart',
+        title: 'Clients by risk classification',
+        rows: [
+          { label: 'Low', value: 1204, href: '/entities?risk=low' },
+          { label: 'Medium', value: 40, href: '/entities?risk=medium' },
+          { label: 'High', value: 7, href: '/entities?risk=high' },
+        ],
+      }),
+    },
+    { chart: barChart({ id: 'example-empty-chart', title: 'Searches with a match this month', rows: [] }) },
   ],
 }
 

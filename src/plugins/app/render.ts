@@ -45,6 +45,7 @@ export const NAVIGATION: NavItem[] = [
     needs: PORTAL_REQUEST_PERMISSIONS,
     section: 'Clients',
   },
+  { href: '/reports', label: 'Reports', needs: 'view_reports' },
   {
     href: '/recycle-bin',
     label: 'Recycle bin',
