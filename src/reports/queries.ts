@@ -39,6 +39,8 @@ export interface Report {
   /** The table's first column, and its other columns (with `cells`). */
   rowHeader: string
   columns?: string[]
+  /** What the last column counts (clients, unless said). */
+  valueHeader?: string
   rows: ReportRow[]
 }
 
@@ -218,7 +220,10 @@ async function reviews(db: Db, user: CurrentUser, f: ReportFilters): Promise<Rep
       { label: 'Overdue', value: n(row?.overdue), href: listHref(f, { review: 'overdue' }) },
       { label: 'Due within 90 days', value: n(row?.due), href: listHref(f, { review: 'due' }) },
       { label: 'Out of date', value: n(row?.out_of_date), href: listHref(f, { stale: '1' }) },
-      { label: 'Not assessed', value: n(row?.not_assessed), href: listHref(f, { risk: 'none' }) },
+      // With a classification chosen, no client of the report is unassessed: the row would link elsewhere.
+      ...(f.risk && f.risk !== 'none'
+        ? []
+        : [{ label: 'Not assessed', value: n(row?.not_assessed), href: listHref(f, { risk: 'none' }) }]),
     ],
   }
 }
@@ -250,6 +255,7 @@ async function selfService(db: Db, user: CurrentUser, f: ReportFilters, stateSql
     title: 'Self-service requests by state',
     about: 'Portal requests sent to clients, by where they stand now.',
     rowHeader: 'State',
+    valueHeader: 'Requests',
     rows: REQUEST_STATES.map(([state, label]) => ({
       label,
       value: n(rows.find((r) => r.state === state)?.n),
@@ -285,9 +291,10 @@ async function perOwner(db: Db, user: CurrentUser, f: ReportFilters): Promise<Re
 export const ACTIVITY_WEEKS = 12
 
 async function activity(db: Db, user: CurrentUser, f: ReportFilters): Promise<Report> {
+  // Without a range: this week and the 11 before it, from Monday.
   const from = f.from
     ? db.raw('?::date', [f.from])
-    : db.raw(`(now() AT TIME ZONE 'UTC')::date - ${7 * ACTIVITY_WEEKS - 1}`)
+    : db.raw(`date_trunc('week', now() AT TIME ZONE 'UTC')::date - ${7 * (ACTIVITY_WEEKS - 1)}`)
   const to = f.to ? db.raw('?::date', [f.to]) : db.raw(`(now() AT TIME ZONE 'UTC')::date`)
   // Events about the clients of the report (the same filters), per week starting Monday, empty weeks too.
   const events = clients(db, user, { ...f, from: '', to: '' })
@@ -309,6 +316,7 @@ async function activity(db: Db, user: CurrentUser, f: ReportFilters): Promise<Re
     title: 'Activity over time',
     about: `Audit trail events about these clients (changes, documents, assessments, searches, shares…), per week from Monday; ${f.from || f.to ? 'in the date range' : `the last ${ACTIVITY_WEEKS} weeks`}.`,
     rowHeader: 'Week from',
+    valueHeader: 'Events',
     rows: rows.map((r) => ({ label: r.week, value: n(r.n) })),
   }
 }

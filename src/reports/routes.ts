@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { PORTAL_REQUEST_PERMISSIONS } from '../access/portal.js'
+import { SEARCH_REVIEW_PERMISSIONS } from '../access/screening.js'
 import { auditTarget } from '../audit/audit.js'
 import { activeUsersOf, REVIEW_FILTERS, RISK_FILTERS } from '../entities/queries.js'
 import { isCountryCode, isKind, isStatus, STATUSES } from '../entities/reference.js'
@@ -7,6 +9,7 @@ import { sendCsv } from '../http/csv.js'
 import { isCalendarDate, isUuid, NotFoundError, oneOf, signedInUser } from '../http/params.js'
 import { fields, MAX_PARAM, query } from '../http/schemas.js'
 import { stateSql } from '../portal/requests.js'
+import { anyRiskWaiting, recheckWaiting } from '../risk/risk-state.js'
 import { screeningSettings } from '../screening/settings.js'
 import { barChart } from './chart.js'
 import { CLIENT_COLUMNS, clientRows } from './export.js'
@@ -70,10 +73,24 @@ export default async function reportRoutes(app: FastifyInstance) {
     }),
   )
 
+  // As the client list does: clients whose risk state waits for a recheck after a change are rechecked
+  // first, so the figures (classification, out of date) are those the list will show.
+  const recheckFirst = async (companyId: string) => {
+    if (await anyRiskWaiting(app.db, companyId)) await recheckWaiting(app.db, companyId)
+  }
+
   const reportOf = async (request: FastifyRequest, key: ReportKey, f: ReportFilters) => {
     const user = signedInUser(request)
+    await recheckFirst(user.companyId)
     const settings = await screeningSettings(app.db, user.companyId)
-    return report(app.db, user, key, f, { fourEyes: settings.fourEyes, portalStateSql: stateSql('r') })
+    const result = await report(app.db, user, key, f, { fourEyes: settings.fourEyes, portalStateSql: stateSql('r') })
+    // A row links to its page only for who may open it (Searches, Self-service requests need their permissions).
+    const linked =
+      key === 'searches' ? SEARCH_REVIEW_PERMISSIONS : key === 'self-service' ? PORTAL_REQUEST_PERMISSIONS : undefined
+    if (linked && !linked.some((p) => user.permissions.has(p))) {
+      return { ...result, rows: result.rows.map(({ href: _href, ...row }) => row) }
+    }
+    return result
   }
 
   app.get<{ Params: { report: string }; Querystring: Record<string, string | undefined> }>(
@@ -129,7 +146,11 @@ export default async function reportRoutes(app: FastifyInstance) {
         filters: filterWords(f),
         rows: result.rows.length,
       })
-      const columns = [result.rowHeader, ...(result.columns ?? []), result.columns ? 'Total' : 'Clients']
+      const columns = [
+        result.rowHeader,
+        ...(result.columns ?? []),
+        result.columns ? 'Total' : (result.valueHeader ?? 'Clients'),
+      ]
       async function* rows() {
         for (const r of result.rows) yield [r.label, ...(result.columns ?? []).map((c) => r.cells?.[c] ?? 0), r.value]
       }
@@ -159,6 +180,7 @@ export default async function reportRoutes(app: FastifyInstance) {
         outOfDate: q.stale === '1',
         country: q.country === 'none' || isCountryCode(q.country) ? (q.country as string) : '',
       } as Parameters<typeof clientRows>[2]
+      await recheckFirst(user.companyId)
       await auditTarget(app.db, requestActor(request), 'report', 'clients', 'report.exported', undefined, {
         report: 'clients',
         filters: Object.fromEntries(Object.entries(f).filter(([, v]) => v)),

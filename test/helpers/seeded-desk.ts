@@ -327,6 +327,8 @@ export async function seedDesk(t: Test): Promise<Desk> {
         return 'read_data'
       case 'kind':
         return 'organisation'
+      case 'report':
+        return 'risk'
       case 'page':
         return '1'
       case 'upload':
