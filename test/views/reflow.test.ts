@@ -45,6 +45,12 @@ if (suite) {
       `/entities/${long.id}/edit`,
       '/access-requests',
       '/recycle-bin',
+      '/reports',
+      '/reports/type-country',
+      '/reports/searches',
+      '/self-service',
+      '/settings/portal',
+      '/settings/portal/questionnaires/individual',
       '/settings/users',
       `/settings/users/${colleague.id}`,
       `/settings/users/${colleague.id}/permissions`,
@@ -115,7 +121,7 @@ if (suite) {
         await menu.locator('summary').focus()
         await s.page.keyboard.press('Enter')
         const links = await menu.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()
-        t.same(links, ['Dashboard', 'Clients', 'Settings'], 'the menu opens by keyboard and lists the navigation')
+        t.same(links, ['Dashboard', 'Clients', 'Reports', 'Settings'], 'the menu opens by keyboard and lists the navigation')
         t.ok(await menu.getByRole('button', { name: 'Sign out' }).isVisible(), 'and Sign out')
         t.strictSame(
           (await axeFindings(s.page, s.mode.javaScriptEnabled)).map(formatFinding),
