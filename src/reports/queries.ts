@@ -63,7 +63,7 @@ export type ReportKey = (typeof REPORT_KEYS)[number]
  */
 function clients(db: Db, user: CurrentUser, f: ReportFilters): Knex.QueryBuilder {
   const q = db('entities as e')
-    .modify(accessibleClientsPredicate(db, user, 'e'))
+    .modify(accessibleClientsPredicate(db, user, 'e', 'set'))
     .leftJoin('entity_risk as er', 'er.entity_id', 'e.id')
   return filterClients(db, q, {
     kind: '',

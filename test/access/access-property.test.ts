@@ -143,10 +143,17 @@ async function sqlMatrices(
       shareAllClients: Boolean(m.users[u]?.shareAll),
       company: { clientAccessEnabled: m.enabled, allowSharing: false, allowAccessRequests: false },
     }
-    const rows: { id: string; ok: boolean }[] = await db('entities as e')
+    const rows: { id: string; ok: boolean; set: boolean }[] = await db('entities as e')
       .where('e.company_id', ids.companyId)
-      .select('e.id', db.raw('? AS ok', [hasAccessSql(db, subject, 'e', paths)]))
+      .select(
+        'e.id',
+        db.raw('? AS ok', [hasAccessSql(db, subject, 'e', paths)]),
+        db.raw('? AS set', [hasAccessSql(db, subject, 'e', paths, 'set')]),
+      )
     forward.push(ids.clients.map((c) => Boolean(rows.find((r) => r.id === c)?.ok)))
+    // The rule's other shape (for aggregates) decides the same for every pair.
+    const differing = rows.filter((r) => Boolean(r.ok) !== Boolean(r.set))
+    if (differing.length > 0) throw new Error(`the 'set' shape differs from the 'row' shape for ${differing.length} clients`)
   }
   const reverse: boolean[][] = ids.users.map(() => [])
   for (const [c, clientId] of ids.clients.entries()) {
