@@ -153,7 +153,8 @@ async function sqlMatrices(
     forward.push(ids.clients.map((c) => Boolean(rows.find((r) => r.id === c)?.ok)))
     // The rule's other shape (for aggregates) decides the same for every pair.
     const differing = rows.filter((r) => Boolean(r.ok) !== Boolean(r.set))
-    if (differing.length > 0) throw new Error(`the 'set' shape differs from the 'row' shape for ${differing.length} clients`)
+    if (differing.length > 0)
+      throw new Error(`the 'set' shape differs from the 'row' shape for ${differing.length} clients`)
   }
   const reverse: boolean[][] = ids.users.map(() => [])
   for (const [c, clientId] of ids.clients.entries()) {

@@ -121,7 +121,11 @@ if (suite) {
         await menu.locator('summary').focus()
         await s.page.keyboard.press('Enter')
         const links = await menu.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()
-        t.same(links, ['Dashboard', 'Clients', 'Reports', 'Settings'], 'the menu opens by keyboard and lists the navigation')
+        t.same(
+          links,
+          ['Dashboard', 'Clients', 'Reports', 'Settings'],
+          'the menu opens by keyboard and lists the navigation',
+        )
         t.ok(await menu.getByRole('button', { name: 'Sign out' }).isVisible(), 'and Sign out')
         t.strictSame(
           (await axeFindings(s.page, s.mode.javaScriptEnabled)).map(formatFinding),
