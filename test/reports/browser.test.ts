@@ -6,11 +6,11 @@
  */
 import t from 'tap'
 import { accessibleClientsPredicate, accessSubject } from '../../src/access/client-access.js'
-import { currentRuleSet } from '../../src/risk/service.js'
 import { follow, signInByKeyboard } from '../browser/flows.js'
 import { type BrowserSession, browserSuite } from '../helpers/browser.js'
 import { anEntity } from '../helpers/entities.js'
 import { aCompany, aShare, aUser, type Company, clientAccessOn, type User } from '../helpers/factories.js'
+import { assess, type Classification } from '../helpers/risk.js'
 
 const suite = await browserSuite(t)
 
@@ -18,37 +18,9 @@ if (suite) {
   const { db } = suite
   const tag = (s: BrowserSession) => (s.mode.javaScriptEnabled ? 'js' : 'nojs')
   const inDays = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10)
-  type Classification = 'high' | 'medium' | 'low'
-
-  /** A saved assessment and the client's risk state, straight in the database (nothing waits for a recheck). */
-  const assess = async (company: Company, by: User, client: { id: string }, c: Classification) => {
-    const ruleSet = await currentRuleSet(db, company.id)
-    const reviewDueOn = inDays(200)
-    const [a] = await db('risk_assessments')
-      .insert({
-        company_id: company.id,
-        entity_id: client.id,
-        rule_set_id: ruleSet.id,
-        facts: JSON.stringify({}),
-        recommendation: JSON.stringify({ classification: c }),
-        result: JSON.stringify({ classification: c }),
-        classification: c,
-        review_due_on: reviewDueOn,
-        created_by: by.id,
-      })
-      .returning('id')
-    await db('entity_risk').insert({
-      entity_id: client.id,
-      company_id: company.id,
-      assessment_id: a.id,
-      saved_classification: c,
-      review_due_on: reviewDueOn,
-      recommended_classification: c,
-      out_of_date: false,
-      classification: c,
-      needs_check: false,
-    })
-  }
+  /** A saved assessment reviewed in 200 days (test/helpers/risk.ts). */
+  const assessAs = (company: Company, by: User, client: { id: string }, classification: Classification) =>
+    assess(db, company, by, client, { classification, reviewDueOn: inDays(200) })
 
   /**
    * A firm with client access on and six live clients. Ada Admin sees all six: High 2, Medium 2, Low 1,
@@ -81,7 +53,7 @@ if (suite) {
           .update({ [column]: o.country })
       }
       // After the country: a change to what the rules read would mark the state for a recheck.
-      if (o.risk) await assess(company, admin, e, o.risk)
+      if (o.risk) await assessAs(company, admin, e, o.risk)
       return e
     }
     await client('Ash Adams', reader, { kind: 'individual', status: 'prospect', country: 'GB', risk: 'high' })

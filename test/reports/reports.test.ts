@@ -9,7 +9,6 @@ import t, { type Test } from 'tap'
 import type { Db } from '../../src/db/knex.js'
 import { countryName } from '../../src/entities/reference.js'
 import { CLIENT_COLUMNS } from '../../src/reports/export.js'
-import { currentRuleSet } from '../../src/risk/service.js'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
 import { anEntity } from '../helpers/entities.js'
 import {
@@ -22,48 +21,11 @@ import {
   twoCompanies,
   type User,
 } from '../helpers/factories.js'
+import { assess, type Classification } from '../helpers/risk.js'
 
 const DAY = 86_400_000
 const today = () => new Date().toISOString().slice(0, 10)
 const inDays = (n: number) => new Date(Date.now() + n * DAY).toISOString().slice(0, 10)
-
-type Classification = 'high' | 'medium' | 'low'
-
-/** A saved assessment and the client's risk state, straight in the database (nothing waits for a recheck). */
-async function assess(
-  db: Db,
-  company: Company,
-  by: User,
-  client: { id: string },
-  risk: { classification: Classification; reviewDueOn: string; outOfDate?: boolean },
-) {
-  const ruleSet = await currentRuleSet(db, company.id)
-  const c = risk.classification
-  const [a] = await db('risk_assessments')
-    .insert({
-      company_id: company.id,
-      entity_id: client.id,
-      rule_set_id: ruleSet.id,
-      facts: JSON.stringify({}),
-      recommendation: JSON.stringify({ classification: c }),
-      result: JSON.stringify({ classification: c }),
-      classification: c,
-      review_due_on: risk.reviewDueOn,
-      created_by: by.id,
-    })
-    .returning('id')
-  await db('entity_risk').insert({
-    entity_id: client.id,
-    company_id: company.id,
-    assessment_id: a.id,
-    saved_classification: c,
-    review_due_on: risk.reviewDueOn,
-    recommended_classification: c,
-    out_of_date: Boolean(risk.outOfDate),
-    classification: c,
-    needs_check: false,
-  })
-}
 
 /**
  * Alpha Advisers with client access on (unless told) and nine live clients. Rita Reader (View Reports only)
