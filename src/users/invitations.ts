@@ -1,16 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto'
 import type { Knex } from 'knex'
 import { writeAudit } from '../audit/audit.js'
 import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js'
 import type { Db } from '../db/knex.js'
 import { isolate } from '../forms/names.js'
+import { newSecret, secretHash } from '../identity/secrets.js'
 import { enqueueEmail } from '../mail/outbox.js'
 
 export const INVITATION_DAYS = 7
-
-function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex')
-}
 
 /**
  * Creates an invitation (replacing any unused one) and queues its email, in the caller's transaction.
@@ -26,12 +22,12 @@ export async function inviteUser(
     publicUrl: string
   },
 ): Promise<void> {
-  const token = randomBytes(32).toString('base64url')
+  const token = newSecret()
   await trx('user_invitations').where({ user_id: opts.user.id }).whereNull('used_at').delete()
   await trx('user_invitations').insert({
     company_id: opts.companyId,
     user_id: opts.user.id,
-    token_hash: tokenHash(token),
+    token_hash: secretHash(token),
     expires_at: trx.raw('now() + make_interval(days => ?)', [INVITATION_DAYS]),
     created_by: opts.invitedBy.id,
   })
@@ -68,7 +64,7 @@ export async function findOpenInvitation(
 ): Promise<OpenInvitation | undefined> {
   return db('user_invitations as i')
     .join('users as u', 'u.id', 'i.user_id')
-    .where('i.token_hash', tokenHash(token))
+    .where('i.token_hash', secretHash(token))
     .whereNull('i.used_at')
     .andWhere('i.expires_at', '>', db.fn.now())
     .andWhere('u.active', true)
