@@ -16,6 +16,15 @@ export type AccessSubject = Pick<CurrentUser, 'id' | 'companyId' | 'permissions'
 
 type Conn = Db | Knex.Transaction
 
+/** Whether the user may open every client of the company, whatever its owner and shares. */
+function seesEveryClient(user: AccessSubject, paths: readonly AccessPath[]): boolean {
+  return (
+    !user.company.clientAccessEnabled ||
+    (paths.includes('administrator') && user.permissions.has('system_administrator')) ||
+    (paths.includes('share_all') && user.shareAllClients)
+  )
+}
+
 /**
  * The rule as one SQL boolean expression over the entity aliased `alias`. Facts about the user that do
  * not depend on the client (settings, administrator, share-all) are decided here once, so the per-row
@@ -27,16 +36,8 @@ export function hasAccessSql(
   user: AccessSubject,
   alias = 'e',
   paths: readonly AccessPath[] = ACCESS_PATHS,
-  /**
-   * 'row' (the default) tests each client's shares by one index probe: right for a page of rows. 'set'
-   * reads the shares that reach the user once, into a hash the clients are looked up in: right for a count
-   * over every client (the Reports), where 100,000 probes would cost more than one read of the shares.
-   */
-  shape: 'row' | 'set' = 'row',
 ): Knex.Raw {
-  if (!user.company.clientAccessEnabled) return db.raw('true')
-  if (paths.includes('administrator') && user.permissions.has('system_administrator')) return db.raw('true')
-  if (paths.includes('share_all') && user.shareAllClients) return db.raw('true')
+  if (seesEveryClient(user, paths)) return db.raw('true')
   const perRow: string[] = []
   const bindings: Knex.RawBinding[] = []
   if (paths.includes('owner')) {
@@ -59,12 +60,7 @@ export function hasAccessSql(
     shareTests.push('s.group_id IN (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = ?)')
     shareBindings.push(user.id)
   }
-  if (shareTests.length > 0 && shape === 'set') {
-    perRow.push(
-      `${alias}.id IN (SELECT s.entity_id FROM client_shares s WHERE s.company_id = ? AND (${shareTests.join(' OR ')}))`,
-    )
-    bindings.push(user.companyId, ...shareBindings)
-  } else if (shareTests.length > 0) {
+  if (shareTests.length > 0) {
     perRow.push(
       `(SELECT true FROM client_shares s WHERE s.entity_id = ${alias}.id AND (${shareTests.join(' OR ')}) LIMIT 1) IS NOT NULL`,
     )
@@ -73,16 +69,64 @@ export function hasAccessSql(
   return perRow.length === 0 ? db.raw('false') : db.raw(`(${perRow.join(' OR ')})`, bindings)
 }
 
-/**
- * Live clients of the user's company that the user may open: for lists, counts, searches, digests. `shape`
- * as hasAccessSql's ('set' for an aggregate over every client).
- */
-export function accessibleClientsPredicate(db: Conn, user: AccessSubject, alias = 'e', shape: 'row' | 'set' = 'row') {
+/** Live clients of the user's company that the user may open: for lists, counts, searches, digests. */
+export function accessibleClientsPredicate(db: Conn, user: AccessSubject, alias = 'e') {
   return (query: Knex.QueryBuilder) =>
     query
       .where(`${alias}.company_id`, user.companyId)
       .whereNull(`${alias}.deleted_at`)
-      .where(hasAccessSql(db, user, alias, ACCESS_PATHS, shape))
+      .where(hasAccessSql(db, user, alias))
+}
+
+/**
+ * One part of the clients a user may open, for counting them (the Reports): the parts of countingParts are
+ * disjoint and together are the clients of hasAccessSql. `tally` says the part may be counted from the tallies
+ * the database keeps (migrations/20261205000001_report_tallies.ts): 'all' the company's live clients, 'shared'
+ * those shared with the whole company. `where` is the part as a predicate over client_report_facts (the live
+ * clients' facts, keyed by client id as `id`, with `owner_user_id` and `shared`) aliased `alias`.
+ */
+export interface CountingPart {
+  tally?: 'all' | 'shared'
+  where: Knex.Raw
+}
+
+/**
+ * The rule of hasAccessSql, split for counting. Whoever sees every client has one part, the tallies. A
+ * restricted user has the whole-company part (a tally) and the clients that reach them otherwise and are not
+ * shared with the whole company, read from the indexes of their own shares, their groups' shares and the
+ * clients they own: a few thousand rows at most, where testing every client would read 100,000.
+ */
+export function countingParts(
+  db: Conn,
+  user: AccessSubject,
+  alias = 'f',
+  paths: readonly AccessPath[] = ACCESS_PATHS,
+): CountingPart[] {
+  if (seesEveryClient(user, paths)) return [{ tally: 'all', where: db.raw('true') }]
+  const parts: CountingPart[] = []
+  const whole = paths.includes('whole_company')
+  if (whole) parts.push({ tally: 'shared', where: db.raw(`${alias}.shared`) })
+  const arms: string[] = []
+  const bindings: Knex.RawBinding[] = []
+  if (paths.includes('owner')) {
+    arms.push('SELECT o.id FROM entities o WHERE o.owner_user_id = ? AND o.deleted_at IS NULL')
+    bindings.push(user.id)
+  }
+  if (paths.includes('direct')) {
+    arms.push('SELECT s.entity_id FROM client_shares s WHERE s.user_id = ?')
+    bindings.push(user.id)
+  }
+  if (paths.includes('group')) {
+    arms.push(
+      'SELECT s.entity_id FROM group_members gm JOIN client_shares s ON s.group_id = gm.group_id WHERE gm.user_id = ?',
+    )
+    bindings.push(user.id)
+  }
+  if (arms.length > 0) {
+    const rest = `${alias}.id IN (${arms.join(' UNION ALL ')})`
+    parts.push({ where: db.raw(whole ? `(NOT ${alias}.shared AND ${rest})` : rest, bindings) })
+  }
+  return parts
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   ACCESS_PATHS,
   type AccessPath,
   type AccessSubject,
+  countingParts,
   hasAccessSql,
   usersWithAccessSql,
 } from '../../src/access/client-access.js'
@@ -143,18 +144,22 @@ async function sqlMatrices(
       shareAllClients: Boolean(m.users[u]?.shareAll),
       company: { clientAccessEnabled: m.enabled, allowSharing: false, allowAccessRequests: false },
     }
-    const rows: { id: string; ok: boolean; set: boolean }[] = await db('entities as e')
+    const rows: { id: string; ok: boolean }[] = await db('entities as e')
       .where('e.company_id', ids.companyId)
-      .select(
-        'e.id',
-        db.raw('? AS ok', [hasAccessSql(db, subject, 'e', paths)]),
-        db.raw('? AS set', [hasAccessSql(db, subject, 'e', paths, 'set')]),
-      )
+      .select('e.id', db.raw('? AS ok', [hasAccessSql(db, subject, 'e', paths)]))
     forward.push(ids.clients.map((c) => Boolean(rows.find((r) => r.id === c)?.ok)))
-    // The rule's other shape (for aggregates) decides the same for every pair.
-    const differing = rows.filter((r) => Boolean(r.ok) !== Boolean(r.set))
-    if (differing.length > 0)
-      throw new Error(`the 'set' shape differs from the 'row' shape for ${differing.length} clients`)
+    // The rule split for counting (the Reports) has disjoint parts that are, together, the same clients.
+    const counted: string[] = []
+    for (const part of countingParts(db, subject, 'f', paths)) {
+      const partIds: { id: string }[] = await db('client_report_facts as f')
+        .where('f.company_id', ids.companyId)
+        .where(part.where)
+        .select('f.id')
+      counted.push(...partIds.map((r) => r.id))
+    }
+    const open = rows.filter((r) => r.ok).map((r) => r.id)
+    if (counted.length !== new Set(counted).size || [...counted].sort().join() !== [...open].sort().join())
+      throw new Error(`the counting parts give ${counted.length} clients, the rule ${open.length}`)
   }
   const reverse: boolean[][] = ids.users.map(() => [])
   for (const [c, clientId] of ids.clients.entries()) {
