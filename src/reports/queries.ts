@@ -5,9 +5,8 @@
  * list the report links to.
  */
 import type { Knex } from 'knex'
-import { accessibleClientsPredicate } from '../access/client-access.js'
+import { countingParts } from '../access/client-access.js'
 import type { Db } from '../db/knex.js'
-import { type EntityListFilters, filterClients } from '../entities/queries.js'
 import { countryName, STATUSES, statusLabel } from '../entities/reference.js'
 import type { CurrentUser } from '../types.js'
 
@@ -56,26 +55,80 @@ export const REPORT_KEYS = [
 ] as const
 export type ReportKey = (typeof REPORT_KEYS)[number]
 
+/** A kept tally of the clients' facts (migrations/20261205000001_report_tallies.ts). */
+type Tally = 'client_tallies' | 'client_review_tallies' | 'client_owner_tallies' | 'client_activity_days'
+
+/** The report filters over the facts of the live clients, `f` (client_report_facts): the client list's. */
+function factFilters(db: Db, q: Knex.QueryBuilder, f: ReportFilters): Knex.QueryBuilder {
+  if (f.owner) q.where('f.owner_user_id', f.owner)
+  if (f.status) q.where('f.status', f.status)
+  if (f.risk) q.where('f.classification', f.risk)
+  if (f.from) q.where('f.created_at', '>=', db.raw("?::date::timestamp AT TIME ZONE 'UTC'", [f.from]))
+  if (f.to) q.where('f.created_at', '<', db.raw("(?::date + 1)::timestamp AT TIME ZONE 'UTC'", [f.to]))
+  return q
+}
+
 /**
- * The live clients the reader may open, with the report filters, their risk state joined as `er`: the base
- * of every report. The access rule and the filters are the client list's own (accessibleClientsPredicate,
- * filterClients), so each count is the count of the list its row links to.
+ * Counts of the clients the reader may open, with the report filters, grouped by `keys`: one query summing
+ * the parts of the access rule (countingParts, SPEC section 3). A part the tallies can count (every client
+ * of the company, or those shared with the whole company) is read from `tally` unless a filter the tally does
+ * not hold is set (owner and created from/to never; status and classification unless `tallyHasStatusAndRisk`);
+ * the rest, and every part when filtered so, is counted over the clients' facts. `shape` adds to either
+ * source (`t`, the tally, or `f`, the facts) the key columns, named as `keys`, and any join or condition.
  */
-function clients(db: Db, user: CurrentUser, f: ReportFilters): Knex.QueryBuilder {
-  const q = db('entities as e')
-    .modify(accessibleClientsPredicate(db, user, 'e', 'set'))
-    .leftJoin('entity_risk as er', 'er.entity_id', 'e.id')
-  return filterClients(db, q, {
-    kind: '',
-    status: (f.status as EntityListFilters['status']) || '',
-    owner: f.owner,
-    risk: (f.risk as EntityListFilters['risk']) || '',
-    review: '',
-    outOfDate: false,
-    country: '',
-    from: f.from,
-    to: f.to,
+function counted(
+  db: Db,
+  user: CurrentUser,
+  f: ReportFilters,
+  spec: {
+    tally: Tally
+    tallyHasStatusAndRisk: boolean
+    keys: string[]
+    shape: (q: Knex.QueryBuilder, source: 't' | 'f') => Knex.QueryBuilder
+  },
+): Knex.QueryBuilder {
+  const tallied = !f.owner && !f.from && !f.to && (spec.tallyHasStatusAndRisk || (!f.status && !f.risk))
+  const parts = countingParts(db, user, 'f').map((part) => {
+    if (tallied && part.tally) {
+      const q = db(`${spec.tally} as t`).where('t.company_id', user.companyId)
+      if (part.tally === 'shared') q.where('t.shared', true)
+      if (f.status) q.where('t.status', f.status)
+      if (f.risk) q.where('t.classification', f.risk)
+      return spec.shape(q, 't').select('t.n')
+    }
+    const q = db('client_report_facts as f').where('f.company_id', user.companyId).where(part.where)
+    return spec.shape(factFilters(db, q, f), 'f').select(db.raw('1 AS n'))
   })
+  const [first, ...rest] = parts
+  const counts = first
+    ? first.unionAll(rest, true)
+    : db.select(...spec.keys.map((k) => db.raw('NULL AS ??', [k])), db.raw('0 AS n')).whereRaw('false')
+  return db
+    .from(counts.as('c'))
+    .groupBy(spec.keys.map((k) => `c.${k}`))
+    .select(...spec.keys.map((k) => `c.${k}`), db.raw('sum(c.n) AS n'))
+}
+
+/**
+ * A report driven by other rows about clients (searches, portal requests), aliased `alias`: each joined to its
+ * client's facts `f`, with the access rule (its counting parts, any of them) and the report filters (all but
+ * the date range, which is the rows'). The facts are looked up per row (LATERAL … OFFSET 0 keeps PostgreSQL
+ * from hashing 100,000 clients' facts to join a few thousand rows).
+ */
+function aboutClients(db: Db, user: CurrentUser, f: ReportFilters, table: string, alias: string) {
+  const q = db(`${table} as ${alias}`)
+    .joinRaw(
+      `CROSS JOIN LATERAL (SELECT * FROM client_report_facts f
+         WHERE f.id = ${alias}.entity_id AND f.company_id = ${alias}.company_id OFFSET 0) f`,
+    )
+    .where(`${alias}.company_id`, user.companyId)
+    .where((w) => {
+      for (const part of countingParts(db, user, 'f')) w.orWhere(part.where)
+    })
+  factFilters(db, q, { ...f, from: '', to: '' })
+  if (f.from) q.where(`${alias}.created_at`, '>=', db.raw("?::date::timestamp AT TIME ZONE 'UTC'", [f.from]))
+  if (f.to) q.where(`${alias}.created_at`, '<', db.raw("(?::date + 1)::timestamp AT TIME ZONE 'UTC'", [f.to]))
+  return q
 }
 
 /** A client list URL with the report's filters and the row's own. */
@@ -97,10 +150,13 @@ const CLASSIFICATIONS = [
 ] as const
 
 async function byRisk(db: Db, user: CurrentUser, f: ReportFilters): Promise<Report> {
-  const rows: { classification: string | null; n: string }[] = await clients(db, user, f)
-    .groupBy('er.classification')
-    .select('er.classification', db.raw('count(*) AS n'))
-  const count = (c: string) => n(rows.find((r) => (r.classification ?? 'none') === c)?.n)
+  const rows: { classification: string; n: string }[] = await counted(db, user, f, {
+    tally: 'client_tallies',
+    tallyHasStatusAndRisk: true,
+    keys: ['classification'],
+    shape: (q, from) => q.select(`${from}.classification`),
+  })
+  const count = (c: string) => n(rows.find((r) => r.classification === c)?.n)
   return {
     key: 'risk',
     title: 'Clients by risk classification',
@@ -116,9 +172,12 @@ async function byRisk(db: Db, user: CurrentUser, f: ReportFilters): Promise<Repo
 }
 
 async function byStatus(db: Db, user: CurrentUser, f: ReportFilters): Promise<Report> {
-  const rows: { status: string; n: string }[] = await clients(db, user, f)
-    .groupBy('e.status')
-    .select('e.status', db.raw('count(*) AS n'))
+  const rows: { status: string; n: string }[] = await counted(db, user, f, {
+    tally: 'client_tallies',
+    tallyHasStatusAndRisk: true,
+    keys: ['status'],
+    shape: (q, from) => q.select(`${from}.status`),
+  })
   return {
     key: 'status',
     title: 'Clients by relationship status',
@@ -133,13 +192,12 @@ async function byStatus(db: Db, user: CurrentUser, f: ReportFilters): Promise<Re
 }
 
 async function byTypeAndCountry(db: Db, user: CurrentUser, f: ReportFilters): Promise<Report> {
-  const rows: { kind: string; country: string | null; n: string }[] = await clients(db, user, f)
-    .groupByRaw('1, 2')
-    .select(
-      'e.kind',
-      db.raw('coalesce(e.country_of_residence, e.country_of_incorporation) AS country'),
-      db.raw('count(*) AS n'),
-    )
+  const rows: { kind: string; country: string; n: string }[] = await counted(db, user, f, {
+    tally: 'client_tallies',
+    tallyHasStatusAndRisk: true,
+    keys: ['kind', 'country'],
+    shape: (q, from) => q.select(`${from}.kind`, `${from}.country`),
+  })
   const kindLabel = (k: string) => (k === 'individual' ? 'Individuals' : 'Organisations')
   return {
     key: 'type-country',
@@ -150,7 +208,7 @@ async function byTypeAndCountry(db: Db, user: CurrentUser, f: ReportFilters): Pr
       .map((r) => ({
         label: `${kindLabel(r.kind)}, ${r.country ? countryName(r.country) : 'country not known'}`,
         value: n(r.n),
-        href: listHref(f, { kind: r.kind, country: r.country ?? 'none' }),
+        href: listHref(f, { kind: r.kind, country: r.country || 'none' }),
       }))
       .sort((a, b) => b.value - a.value || a.label.localeCompare(b.label)),
   }
@@ -159,16 +217,9 @@ async function byTypeAndCountry(db: Db, user: CurrentUser, f: ReportFilters): Pr
 const AGES = ['Under 7 days', '7 to 30 days', 'Over 30 days'] as const
 
 async function openSearches(db: Db, user: CurrentUser, f: ReportFilters, fourEyes: boolean): Promise<Report> {
-  const rows: { status: string; age: number; n: string }[] = await clients(db, user, { ...f, from: '', to: '' })
-    .join('screening_searches as s', function () {
-      this.on('s.entity_id', 'e.id').andOn('s.company_id', 'e.company_id')
-    })
+  // Driven by the open searches (an index of their own), each joined to its client: few rows, whoever reads.
+  const rows: { status: string; age: number; n: string }[] = await aboutClients(db, user, f, 'screening_searches', 's')
     .whereIn('s.status', ['open', 'awaiting_approval'])
-    .modify((q) => {
-      // The date range is the searches' here, not the clients'.
-      if (f.from) q.where('s.created_at', '>=', db.raw("?::date::timestamp AT TIME ZONE 'UTC'", [f.from]))
-      if (f.to) q.where('s.created_at', '<', db.raw("(?::date + 1)::timestamp AT TIME ZONE 'UTC'", [f.to]))
-    })
     .groupByRaw('1, 2')
     .select(
       's.status',
@@ -203,13 +254,31 @@ async function openSearches(db: Db, user: CurrentUser, f: ReportFilters, fourEye
 }
 
 async function reviews(db: Db, user: CurrentUser, f: ReportFilters): Promise<Report> {
-  const row = await clients(db, user, f).first(
-    db.raw(`count(*) FILTER (WHERE er.review_due_on < (now() AT TIME ZONE 'UTC')::date) AS overdue`),
-    db.raw(`count(*) FILTER (WHERE er.review_due_on >= (now() AT TIME ZONE 'UTC')::date
-        AND er.review_due_on <= (now() AT TIME ZONE 'UTC')::date + 90) AS due`),
-    db.raw('count(*) FILTER (WHERE er.out_of_date) AS out_of_date'),
-    db.raw('count(*) FILTER (WHERE er.entity_id IS NULL) AS not_assessed'),
-  )
+  const today = `(now() AT TIME ZONE 'UTC')::date`
+  const [days, states] = await Promise.all([
+    counted(db, user, f, {
+      tally: 'client_review_tallies',
+      tallyHasStatusAndRisk: true,
+      keys: ['overdue'],
+      shape: (q, from) =>
+        q
+          .whereRaw(`${from}.review_due_on <= ${today} + 90`)
+          .select(db.raw(`${from}.review_due_on < ${today} AS overdue`)),
+    }) as Promise<{ overdue: boolean; n: string }[]>,
+    counted(db, user, f, {
+      tally: 'client_tallies',
+      tallyHasStatusAndRisk: true,
+      keys: ['out_of_date', 'assessed'],
+      shape: (q, from) => q.select(`${from}.out_of_date`, db.raw(`${from}.classification <> 'none' AS assessed`)),
+    }) as Promise<{ out_of_date: boolean; assessed: boolean; n: string }[]>,
+  ])
+  const sum = (rows: { n: string }[]) => rows.reduce((total, r) => total + n(r.n), 0)
+  const row = {
+    overdue: sum(days.filter((r) => r.overdue)),
+    due: sum(days.filter((r) => !r.overdue)),
+    out_of_date: sum(states.filter((r) => r.out_of_date)),
+    not_assessed: sum(states.filter((r) => !r.assessed)),
+  }
   return {
     key: 'reviews',
     title: 'Risk assessments due, overdue and out of date',
@@ -217,13 +286,13 @@ async function reviews(db: Db, user: CurrentUser, f: ReportFilters): Promise<Rep
       'Overdue: the review day has passed. Due: a review within 90 days. Out of date: the rules recommend another classification now. Not assessed: no assessment saved.',
     rowHeader: 'Assessments',
     rows: [
-      { label: 'Overdue', value: n(row?.overdue), href: listHref(f, { review: 'overdue' }) },
-      { label: 'Due within 90 days', value: n(row?.due), href: listHref(f, { review: 'due' }) },
-      { label: 'Out of date', value: n(row?.out_of_date), href: listHref(f, { stale: '1' }) },
+      { label: 'Overdue', value: row.overdue, href: listHref(f, { review: 'overdue' }) },
+      { label: 'Due within 90 days', value: row.due, href: listHref(f, { review: 'due' }) },
+      { label: 'Out of date', value: row.out_of_date, href: listHref(f, { stale: '1' }) },
       // With a classification chosen, no client of the report is unassessed: the row would link elsewhere.
       ...(f.risk && f.risk !== 'none'
         ? []
-        : [{ label: 'Not assessed', value: n(row?.not_assessed), href: listHref(f, { risk: 'none' }) }]),
+        : [{ label: 'Not assessed', value: row.not_assessed, href: listHref(f, { risk: 'none' }) }]),
     ],
   }
 }
@@ -240,14 +309,8 @@ const REQUEST_STATES = [
 ] as const
 
 async function selfService(db: Db, user: CurrentUser, f: ReportFilters, stateSql: string): Promise<Report> {
-  const rows: { state: string; n: string }[] = await clients(db, user, { ...f, from: '', to: '' })
-    .join('portal_requests as r', function () {
-      this.on('r.entity_id', 'e.id').andOn('r.company_id', 'e.company_id')
-    })
-    .modify((q) => {
-      if (f.from) q.where('r.created_at', '>=', db.raw("?::date::timestamp AT TIME ZONE 'UTC'", [f.from]))
-      if (f.to) q.where('r.created_at', '<', db.raw("(?::date + 1)::timestamp AT TIME ZONE 'UTC'", [f.to]))
-    })
+  // Driven by the company's portal requests, each joined to its client.
+  const rows: { state: string; n: string }[] = await aboutClients(db, user, f, 'portal_requests', 'r')
     .groupByRaw('1')
     .select(db.raw(`${stateSql} AS state`), db.raw('count(*) AS n'))
   return {
@@ -265,19 +328,20 @@ async function selfService(db: Db, user: CurrentUser, f: ReportFilters, stateSql
 }
 
 async function perOwner(db: Db, user: CurrentUser, f: ReportFilters): Promise<Report> {
+  const owners = counted(db, user, f, {
+    tally: 'client_owner_tallies',
+    tallyHasStatusAndRisk: false,
+    keys: ['owner_user_id'],
+    shape: (q, from) => q.select(`${from}.owner_user_id`),
+  })
   const rows: { owner: string; name: string; n: string }[] = await db
-    .from(
-      clients(db, user, f)
-        .groupBy('e.owner_user_id')
-        .select('e.owner_user_id as owner', db.raw('count(*) AS n'))
-        .as('c'),
-    )
-    .join('users as u', 'u.id', 'c.owner')
+    .from(owners.as('c'))
+    .join('users as u', 'u.id', 'c.owner_user_id')
     .orderBy([
       { column: 'c.n', order: 'desc' },
       { column: 'u.name', order: 'asc' },
     ])
-    .select('c.owner', 'u.name', 'c.n')
+    .select('c.owner_user_id as owner', 'u.name', 'c.n')
   return {
     key: 'owners',
     title: 'Clients per owner',
@@ -296,21 +360,38 @@ async function activity(db: Db, user: CurrentUser, f: ReportFilters): Promise<Re
     ? db.raw('?::date', [f.from])
     : db.raw(`date_trunc('week', now() AT TIME ZONE 'UTC')::date - ${7 * (ACTIVITY_WEEKS - 1)}`)
   const to = f.to ? db.raw('?::date', [f.to]) : db.raw(`(now() AT TIME ZONE 'UTC')::date`)
-  // Events about the clients of the report (the same filters), per week starting Monday, empty weeks too.
-  const events = clients(db, user, { ...f, from: '', to: '' })
-    .join('audit_log as a', function () {
-      this.on('a.company_id', 'e.company_id').andOn('a.target_id', db.raw('e.id::text'))
-    })
-    .where('a.target_type', 'entity')
-    .where('a.created_at', '>=', db.raw("((?)::date)::timestamp AT TIME ZONE 'UTC'", [from]))
-    .where('a.created_at', '<', db.raw("((?)::date + 1)::timestamp AT TIME ZONE 'UTC'", [to]))
-    .groupByRaw('1')
-    .select(db.raw(`date_trunc('week', a.created_at AT TIME ZONE 'UTC')::date AS week`), db.raw('count(*) AS n'))
+  // Events about the clients of the report (the same filters but the range, which is the events'), per UTC day.
+  const days = counted(
+    db,
+    user,
+    { ...f, from: '', to: '' },
+    {
+      tally: 'client_activity_days',
+      tallyHasStatusAndRisk: false,
+      keys: ['day'],
+      shape: (q, source) => {
+        if (source === 't') return q.whereBetween('t.day', [from, to]).select('t.day')
+        return q
+          .join('audit_log as a', function () {
+            this.on('a.company_id', 'f.company_id')
+              .andOn('a.target_type', db.raw('?', ['entity']))
+              .andOn('a.target_id', db.raw('f.id::text'))
+          })
+          .where('a.created_at', '>=', db.raw("((?)::date)::timestamp AT TIME ZONE 'UTC'", [from]))
+          .where('a.created_at', '<', db.raw("((?)::date + 1)::timestamp AT TIME ZONE 'UTC'", [to]))
+          .select(db.raw(`(a.created_at AT TIME ZONE 'UTC')::date AS day`))
+      },
+    },
+  )
+  // Per week from Monday, empty weeks too.
   const rows: { week: string; n: string }[] = await db
     .from(db.raw(`generate_series(date_trunc('week', (?)::date), (?)::date, interval '1 week') AS w(week)`, [from, to]))
-    .leftJoin(events.as('ev'), 'ev.week', db.raw('w.week::date'))
+    .leftJoin(days.as('d'), function () {
+      this.on('d.day', '>=', db.raw('w.week::date')).andOn('d.day', '<', db.raw("(w.week + interval '1 week')::date"))
+    })
+    .groupBy('w.week')
     .orderBy('w.week')
-    .select(db.raw(`to_char(w.week, 'YYYY-MM-DD') AS week`), db.raw('coalesce(ev.n, 0) AS n'))
+    .select(db.raw(`to_char(w.week, 'YYYY-MM-DD') AS week`), db.raw('coalesce(sum(d.n), 0) AS n'))
   return {
     key: 'activity',
     title: 'Activity over time',

@@ -6,21 +6,11 @@
 import { randomBytes } from 'node:crypto'
 import { parse } from 'csv-parse/sync'
 import t, { type Test } from 'tap'
-import type { Db } from '../../src/db/knex.js'
 import { countryName } from '../../src/entities/reference.js'
 import { CLIENT_COLUMNS } from '../../src/reports/export.js'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
 import { anEntity } from '../helpers/entities.js'
-import {
-  aGroup,
-  aShare,
-  aUser,
-  type Company,
-  clientAccessOn,
-  PASSWORD,
-  twoCompanies,
-  type User,
-} from '../helpers/factories.js'
+import { aGroup, aShare, aUser, clientAccessOn, PASSWORD, twoCompanies, type User } from '../helpers/factories.js'
 import { assess, type Classification } from '../helpers/risk.js'
 
 const DAY = 86_400_000
