@@ -217,25 +217,28 @@ export async function up(knex: Knex): Promise<void> {
     CREATE TRIGGER client_report_facts_shares_delete AFTER DELETE ON client_shares
       REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION client_report_facts_source_changed();
 
+    -- The client an audit trail event is about, if it is about one.
+    CREATE FUNCTION client_activity_target(target_type text, target_id text) RETURNS uuid
+    LANGUAGE sql IMMUTABLE AS $$
+      SELECT CASE WHEN target_type = 'entity'
+                   AND target_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+             THEN target_id::uuid END
+    $$;
     -- An audit trail event about a live client counts on its day. The client's facts row is locked (FOR SHARE)
     -- so that a concurrent change of whether it counts, or where, waits for this event to commit and then
     -- moves it too (client_tallies_apply reads the events committed by then).
     CREATE FUNCTION client_activity_recorded() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      WITH about AS (
-        SELECT a.company_id, a.created_at, a.target_id::uuid AS entity_id
-        FROM new_events a
-        WHERE a.target_type = 'entity'
-          AND a.target_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-      ), live AS (
-        SELECT f.id, f.company_id, f.shared FROM client_report_facts f
-        WHERE f.id IN (SELECT entity_id FROM about)
-        ORDER BY f.id
-        FOR SHARE
-      )
+      -- The rows first, in key order; the count reads them as they stand once locked.
+      PERFORM 1 FROM client_report_facts f
+      WHERE f.id IN (SELECT client_activity_target(a.target_type, a.target_id) FROM new_events a)
+      ORDER BY f.id
+      FOR SHARE;
       INSERT INTO client_activity_days AS t (company_id, shared, day, n)
-      SELECT l.company_id, l.shared, (a.created_at AT TIME ZONE 'UTC')::date, count(*)
-      FROM about a JOIN live l ON l.id = a.entity_id AND l.company_id = a.company_id
+      SELECT f.company_id, f.shared, (a.created_at AT TIME ZONE 'UTC')::date, count(*)
+      FROM new_events a
+      JOIN client_report_facts f ON f.id = client_activity_target(a.target_type, a.target_id)
+                                AND f.company_id = a.company_id
       GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
       ON CONFLICT (company_id, shared, day) DO UPDATE SET n = t.n + EXCLUDED.n;
       RETURN NULL;
@@ -266,7 +269,8 @@ export async function down(knex: Knex): Promise<void> {
     DROP TRIGGER client_report_facts_risk_insert ON entity_risk;
     DROP TRIGGER client_report_facts_entities_update ON entities;
     DROP TRIGGER client_report_facts_entities_insert ON entities;
-    DROP FUNCTION client_activity_recorded(), client_report_facts_source_changed(), client_report_facts_refresh(uuid[]);
+    DROP FUNCTION client_activity_recorded(), client_activity_target(text, text), client_report_facts_source_changed(),
+      client_report_facts_refresh(uuid[]);
     -- With the facts table go its triggers, their functions and client_tallies_apply (they name its row type).
     DROP TABLE client_activity_days, client_owner_tallies, client_review_tallies, client_tallies;
     DROP TABLE client_report_facts CASCADE;
