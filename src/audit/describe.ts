@@ -20,6 +20,22 @@ const ACTIONS: Record<string, ActionWords> = {
   'auth.login': { label: 'Signed in', did: () => 'signed in' },
   'auth.login_failed': { label: 'Sign-in refused', did: () => 'was refused at sign-in (wrong password)' },
   'auth.logout': { label: 'Signed out', did: () => 'signed out' },
+  'auth.password_reset_requested': {
+    label: 'Password reset link sent',
+    did: () => 'was sent a link to choose a new password',
+  },
+  'auth.password_reset': {
+    label: 'Password reset',
+    did: () => 'set a new password with a reset link, ending every session',
+  },
+  'auth.password_changed': {
+    label: 'Password changed',
+    did: () => 'changed their password, ending their other sessions',
+  },
+  'auth.password_change_refused': {
+    label: 'Password change refused',
+    did: () => 'was refused a change of password (current password not right)',
+  },
   'user.created': { label: 'User added', did: (t) => `added the user ${t}` },
   'user.invitation_sent': { label: 'Invitation sent', did: (t) => `sent an invitation to ${t}` },
   'user.invitation_accepted': {

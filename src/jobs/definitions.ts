@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { sendResetLinks } from '../auth/password-reset.js'
 import { runDueDigests } from '../client-access/digest.js'
 import type { Config } from '../config.js'
 import type { Db } from '../db/knex.js'
@@ -73,6 +74,19 @@ export const JOBS: readonly JobDefinition[] = [
     retryDelaySeconds: 10,
     expireInSeconds: 150,
     run: async (context) => ({ sent: await context.deliverMail() }),
+  },
+  {
+    name: 'auth.password_resets',
+    title: 'Password reset links',
+    // Requests from the Forgotten password page become links, every 5 seconds for the minute of each run
+    // (as the outbox's delivery), so the page itself only writes the request.
+    cron: '* * * * *',
+    repeat: { everySeconds: 5, forSeconds: 60 },
+    sendOnStart: true,
+    retryLimit: 3,
+    retryDelaySeconds: 10,
+    expireInSeconds: 150,
+    run: async (context) => ({ sent: await sendResetLinks(context.db, context.config.publicUrl) }),
   },
   {
     name: 'digest.check',

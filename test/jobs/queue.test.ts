@@ -24,6 +24,7 @@ t.test('the queue runs jobs sent through pg-boss: the storage sweep removes queu
 
   const schedules = await db.withSchema('pgboss').from('schedule').orderBy('name').select('name', 'cron', 'timezone')
   t.same(schedules, [
+    { name: 'auth.password_resets', cron: '* * * * *', timezone: 'UTC' },
     { name: 'digest.check', cron: '* * * * *', timezone: 'UTC' },
     { name: 'forms.sweep', cron: '17 * * * *', timezone: 'UTC' },
     { name: 'outbox.deliver', cron: '* * * * *', timezone: 'UTC' },
