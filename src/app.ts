@@ -2,6 +2,7 @@ import path from 'node:path'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import assetRoutes from './assets/routes.js'
 import auditRoutes from './audit/routes.js'
+import passwordRoutes from './auth/password-routes.js'
 import authRoutes from './auth/routes.js'
 import clientAccessRoutes from './client-access/routes.js'
 import type { Config } from './config.js'
@@ -116,6 +117,7 @@ export async function buildApp({
   await app.register(assetRoutes)
   await app.register(healthRoutes)
   await app.register(authRoutes)
+  await app.register(passwordRoutes)
   await app.register(workQueue)
   await app.register(dashboardRoutes)
   await app.register(userRoutes)

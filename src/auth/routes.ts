@@ -37,12 +37,12 @@ function pendingAccounts(request: FastifyRequest): string[] | undefined {
 }
 
 export default async function authRoutes(app: FastifyInstance) {
-  app.get<{ Querystring: { next?: string; signed_out?: string; welcome?: string } }>(
+  app.get<{ Querystring: { next?: string; signed_out?: string; welcome?: string; reset?: string } }>(
     '/login',
     // Showing the form writes nothing (no session until a login succeeds), and is rate limited anyway.
     {
       config: { access: 'public', rateLimit: { max: 120, timeWindow: '1 minute' } },
-      schema: { querystring: query({ next: one(MAX_PARAM), signed_out: one(10), welcome: one(10) }) },
+      schema: { querystring: query({ next: one(MAX_PARAM), signed_out: one(10), welcome: one(10), reset: one(10) }) },
     },
     async (request, reply) => {
       if (request.user) return reply.redirect(safeReturnPath(request.query.next) ?? '/', 303)
@@ -54,6 +54,7 @@ export default async function authRoutes(app: FastifyInstance) {
         errors: new FormErrors(),
         signedOut: request.query.signed_out === '1',
         welcome: request.query.welcome === '1',
+        reset: request.query.reset === '1',
       })
     },
   )
