@@ -1,5 +1,6 @@
 import t from 'tap'
-import { accountRecord, follow, mainText, signInByKeyboard } from '../browser/flows.js'
+import { sendResetLinks } from '../../src/auth/password-reset.js'
+import { accountRecord, follow, lastEmailTo, mainText, signInByKeyboard } from '../browser/flows.js'
 import { browserSuite } from '../helpers/browser.js'
 import { aCompany, aUser } from '../helpers/factories.js'
 
@@ -103,6 +104,85 @@ if (suite) {
       { audit: ['auth.login', 'auth.logout'], attempts: [true], sessions: 0 },
       'the sign-out is audited and the session is gone',
     )
+    return { path: s.path, record }
+  })
+
+  await suite.flow('a staff member who forgot their password chooses a new one from the emailed link', async (s, t) => {
+    const user = await aUser(db, { company, permissions: ['read_data'], name: 'Cy Forgetful' })
+    await s.goto('/login')
+    await s.check(t, { title: 'Sign in', h1: 'Sign in', status: 200 })
+    await follow(s, 'link', 'Forgotten your password?')
+    await s.check(t, { title: 'Forgotten password', h1: 'Forgotten password', status: 200 })
+    await s.tabTo('textbox', 'Email address')
+    await s.page.keyboard.type(user.email)
+    await s.pressForNewPage('Enter')
+    await s.check(t, { title: 'Forgotten password', h1: 'Forgotten password', status: 200 })
+    t.match(
+      await mainText(s),
+      'If an account uses that address, we have emailed it a link',
+      'the same answer for any address',
+    )
+
+    t.equal(await sendResetLinks(db, 'http://localhost'), 1, 'the job emails the link')
+    const email = await lastEmailTo(db, user.email)
+    t.match(email.subject, 'Choose a new KYC Desk password')
+    await s.goto(email.path)
+    await s.check(t, { title: 'Choose a new password', h1: 'Choose a new password', status: 200 })
+    await s.tabTo('textbox', 'New password')
+    await s.page.keyboard.type('short')
+    await s.page.keyboard.press('Tab')
+    await s.page.keyboard.type('short')
+    await s.pressForNewPage('Enter')
+    await s.check(t, { title: 'Choose a new password', h1: 'Choose a new password', status: 422 })
+    t.match((await s.page.getByRole('alert').textContent()) ?? '', 'at least 12 characters', 'the rule is said')
+    await s.tabTo('textbox', 'New password')
+    await s.page.keyboard.type('a forgotten password replaced')
+    await s.page.keyboard.press('Tab')
+    await s.page.keyboard.type('a forgotten password replaced')
+    await s.pressForNewPage('Enter')
+    await s.check(t, { title: 'Sign in', h1: 'Sign in', status: 200 })
+    t.match(await mainText(s), 'Your new password is set', 'the sign-in page says so')
+    await signInByKeyboard(s, t, { ...user, password: 'a forgotten password replaced' })
+
+    const record = await accountRecord(db, user)
+    t.strictSame(
+      record,
+      { audit: ['auth.password_reset_requested', 'auth.password_reset', 'auth.login'], attempts: [true], sessions: 1 },
+      'the link, the reset and the sign-in are audited',
+    )
+    return { path: s.path, record }
+  })
+
+  await suite.flow('a staff member changes their password from their profile', async (s, t) => {
+    const user = await aUser(db, { company, permissions: ['read_data'], name: 'Di Careful' })
+    await signInByKeyboard(s, t, user)
+    await follow(s, 'link', 'Your profile')
+    await s.check(t, { title: 'Your profile', h1: 'Your profile', status: 200 })
+    await follow(s, 'link', 'Change your password')
+    await s.check(t, { title: 'Change your password', h1: 'Change your password', status: 200 })
+    await s.tabTo('textbox', 'Current password')
+    await s.page.keyboard.type('not the password')
+    await s.page.keyboard.press('Tab')
+    await s.page.keyboard.type('a changed password here')
+    await s.page.keyboard.press('Tab')
+    await s.page.keyboard.type('a changed password here')
+    await s.pressForNewPage('Enter')
+    await s.check(t, { title: 'Change your password', h1: 'Change your password', status: 422 })
+    t.match((await s.page.getByRole('alert').textContent()) ?? '', 'Your current password is not right')
+    await s.tabTo('textbox', 'Current password')
+    await s.page.keyboard.type(user.password)
+    await s.page.keyboard.press('Tab')
+    await s.page.keyboard.type('a changed password here')
+    await s.page.keyboard.press('Tab')
+    await s.page.keyboard.type('a changed password here')
+    await s.pressForNewPage('Enter')
+    await s.check(t, { title: 'Your profile', h1: 'Your profile', status: 200 })
+    t.match(await mainText(s), 'Your password is changed', 'the profile confirms it')
+    const email = await lastEmailTo(db, user.email).catch(() => undefined)
+    t.notOk(email, 'the notice carries no link')
+    const notice = await db('outbox_emails').where({ to_address: user.email }).first('subject')
+    t.equal(notice?.subject, 'Your KYC Desk password was changed', 'and they are told by email')
+    const record = await accountRecord(db, user)
     return { path: s.path, record }
   })
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
+import { sendResetLinks } from '../../src/auth/password-reset.js'
 import { ROOT_DIR } from '../../src/config.js'
 import type { DeclaredRoute } from '../../src/plugins/app/guard.js'
 import { multipartBody, PDF_BYTES, type TestApp, testApp, Visitor } from './app.js'
@@ -40,6 +41,8 @@ export interface DeskIds {
   email: string
   /** An open invitation's token (from the email that carried it). */
   invitationToken: string
+  /** An open password reset link's token, of Ivy's account (from the email that carried it). */
+  resetToken: string
   /** A manual screening search of `entity` (with a potential match, open). */
   search: string
   /** One-time searches: one to show, one that POST …/delete deletes. */
@@ -223,6 +226,14 @@ export async function seedDesk(t: Test): Promise<Desk> {
   await db('outbox_emails')
     .where({ id: invitation.id })
     .update({ status: 'failed', attempts: 8, last_error: 'seeded failure' })
+  // A forgotten password of Ivy's: the request from the sign-in page, then the link the job emails.
+  const forgetful = new Visitor(app)
+  await forgetful.get('/login/forgot')
+  await expectStatus('forgotten password', forgetful.post('/login/forgot', { email: 'ivy@alpha.test' }), 303)
+  await sendResetLinks(db, 'http://kyc.test')
+  const resetEmail = await db('outbox_emails').where({ to_address: 'ivy@alpha.test' }).orderBy('id', 'desc').first()
+  const resetToken = /\/login\/reset\/([\w-]+)/.exec(resetEmail.body_text)?.[1]
+  if (!resetToken) throw new Error('seeding: no reset link in the email')
 
   // Sessions: the other user signed in, and a second session of the administrator.
   const o = new Visitor(app)
@@ -306,6 +317,7 @@ export async function seedDesk(t: Test): Promise<Desk> {
     session,
     email: String(invitation.id),
     invitationToken,
+    resetToken,
     search: String(manual.headers.location).split('/').pop() as string,
     oneTimeSearch: await oneTime('Vladimir Putin'),
     doomedOneTimeSearch: await oneTime('Emmanuel Macron'),
@@ -338,6 +350,7 @@ export async function seedDesk(t: Test): Promise<Desk> {
       case 'list':
         return 'eu_high_risk'
       case 'token':
+        if (url.startsWith('/login/reset/')) return ids.resetToken
         return url.startsWith('/p/') ? portalToken : invitationToken
       case 'search':
         if (url.startsWith('/one-time-searches/')) return post ? ids.doomedOneTimeSearch : ids.oneTimeSearch
