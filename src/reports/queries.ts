@@ -103,9 +103,11 @@ function counted(
   const counts = first
     ? first.unionAll(rest, true)
     : db.select(...spec.keys.map((k) => db.raw('NULL AS ??', [k])), db.raw('0 AS n')).whereRaw('false')
+  // A tally's row may have come down to 0 (its clients moved on): no clients, no group.
   return db
     .from(counts.as('c'))
     .groupBy(spec.keys.map((k) => `c.${k}`))
+    .havingRaw('sum(c.n) <> 0')
     .select(...spec.keys.map((k) => `c.${k}`), db.raw('sum(c.n) AS n'))
 }
 
