@@ -74,6 +74,10 @@ declare module '@fastify/session' {
     returnTo?: string
     /** The password was right for accounts in several companies; the person picks one (auth/routes.ts). */
     pendingLogin?: { userIds: string[]; at: string; next: string }
+    /** The password was right; the account's second factor is still to come (auth/two-factor-routes.ts). */
+    pendingSecondFactor?: { userId: string; at: string; next: string }
+    /** Recovery codes just made, shown once on the next page and then forgotten. */
+    recoveryCodes?: string[]
     /** The CSRF secret, set by @fastify/csrf-protection. */
     _csrf?: string
   }

@@ -32,6 +32,13 @@ const ACTIONS: Record<string, ActionWords> = {
     label: 'Password changed',
     did: () => 'changed their password, ending their other sessions',
   },
+  'auth.two_factor_enabled': { label: 'Two-factor sign-in on', did: () => 'turned on two-factor sign-in' },
+  'auth.second_factor_failed': {
+    label: 'Two-factor code refused',
+    did: () => 'was refused at sign-in (wrong or used code)',
+  },
+  'auth.recovery_code_used': { label: 'Recovery code used', did: () => 'signed in with a recovery code' },
+  'user.two_factor_reset': { label: 'Two-factor sign-in reset', did: (t) => `reset the two-factor sign-in of ${t}` },
   'auth.password_change_refused': {
     label: 'Password change refused',
     did: () => 'was refused a change of password (current password not right)',

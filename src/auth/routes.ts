@@ -5,26 +5,41 @@ import { isUuid } from '../http/params.js'
 import { fields, formBody, MAX_PARAM, one, query } from '../http/schemas.js'
 import { findUserById, type UserRow } from '../identity/user-row.js'
 import { safeReturnPath } from '../plugins/app/guard.js'
+import type { Flash } from '../types.js'
 import { attemptLogin, auditLogin } from './service.js'
+import { hasTwoFactor } from './two-factor.js'
 
 const GENERIC_FAILURE = 'Email or password is incorrect'
 /** How long the choice of company stays open after the password was right. */
 const CHOICE_MINUTES = 5
 
-/** Signs the account in: a new session id (a session fixed before login is worth nothing after it). */
-async function establishSession(
+/**
+ * Signs the account in: a new session id (a session fixed before login is worth nothing after it). An account
+ * with a second factor is signed in only once its code is given (`secondFactorDone`, src/auth/two-factor-routes.ts):
+ * until then its session holds the pending sign-in alone.
+ */
+export async function establishSession(
   app: FastifyInstance,
   request: FastifyRequest,
   reply: FastifyReply,
   user: UserRow,
   next: string,
+  secondFactorDone = false,
+  /** A message for the first page of the session. */
+  flash?: Flash,
 ) {
+  if (!secondFactorDone && (await hasTwoFactor(app.db, user.id))) {
+    await request.session.regenerate()
+    request.session.pendingSecondFactor = { userId: user.id, at: new Date().toISOString(), next }
+    return reply.redirect('/login/code', 303)
+  }
   await request.session.regenerate()
   request.session.userId = user.id
   request.session.companyId = user.company_id
   request.session.startedAt = new Date().toISOString()
   request.session.userAgent = String(request.headers['user-agent'] ?? '').slice(0, 300)
   request.session.ip = request.ip
+  if (flash) request.session.flash = flash
   await auditLogin(app.db, user, request.ip)
   return reply.redirect(next || '/', 303)
 }

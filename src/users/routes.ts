@@ -7,6 +7,7 @@ import {
   type PermissionKey,
 } from '../access/permissions.js'
 import { whyNotManageUser } from '../access/users.js'
+import { hasTwoFactor } from '../auth/two-factor.js'
 import { FormErrors, text } from '../forms/form-errors.js'
 import { isolate } from '../forms/names.js'
 import type { FormRerender } from '../forms/rule-error.js'
@@ -102,7 +103,7 @@ export default async function userRoutes(app: FastifyInstance) {
     },
   )
 
-  const editPage = (
+  const editPage = async (
     reply: FastifyReply,
     target: ManagedUser,
     values = { name: target.name, email: target.email },
@@ -111,6 +112,7 @@ export default async function userRoutes(app: FastifyInstance) {
     reply.page('users/edit', {
       title: `User: ${isolate(target.name)}`,
       target,
+      twoFactor: await hasTwoFactor(app.db, target.id),
       values,
       // A refusal about the user as a whole is shown beside their name.
       errors: errors.moved('user', 'name'),

@@ -234,7 +234,7 @@ export default fp(
       // an anonymous page view never creates a session row.
       const csrfToken = request.portal
         ? csrfTokens.create(request.portal.csrfSecret)
-        : session && (user || session._csrf || session.pendingLogin)
+        : session && (user || session._csrf || session.pendingLogin || session.pendingSecondFactor)
           ? this.generateCsrf()
           : data.needsCsrf
             ? anonymousCsrfToken(this, this.server.config.production)

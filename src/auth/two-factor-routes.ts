@@ -1,0 +1,168 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { FormErrors, text } from '../forms/form-errors.js'
+import { isolate } from '../forms/names.js'
+import { RuleError } from '../forms/rule-error.js'
+import { signedInUser } from '../http/params.js'
+import { fields, formBody } from '../http/schemas.js'
+import { findUserById } from '../identity/user-row.js'
+import type { Flash } from '../types.js'
+import { routeUser } from '../users/target.js'
+import { establishSession } from './routes.js'
+import {
+  checkSecondFactor,
+  confirmEnrolment,
+  enrolmentPicture,
+  enrolmentSecret,
+  RECOVERY_CODES,
+  resetSecondFactor,
+  totpOf,
+} from './two-factor.js'
+
+/** How long the code page stays open after the password was right. */
+const PENDING_MINUTES = 5
+
+/**
+ * Two-factor sign-in (issue 17): the code asked after the password, enrolment from the profile (a QR code drawn
+ * on the server and the secret as text, confirmed with a code; ten recovery codes shown once), and an
+ * administrator's reset of a user's second factor.
+ */
+export default async function twoFactorRoutes(app: FastifyInstance) {
+  /** The account waiting for its second factor, while the wait is open. */
+  const pendingUser = async (request: FastifyRequest) => {
+    const pending = request.session.pendingSecondFactor
+    if (!pending || Date.now() - new Date(pending.at).getTime() > PENDING_MINUTES * 60_000) return undefined
+    const user = await findUserById(app.db, pending.userId)
+    return user?.active ? { user, next: pending.next } : undefined
+  }
+
+  const codePage = async (request: FastifyRequest, reply: FastifyReply, errors = new FormErrors()) => {
+    // Without a sign-in waiting for its code, the page leads back to sign in; a refused form is still answered
+    // with its problems (the next try leads back).
+    if (!errors.any && !(await pendingUser(request))) return reply.redirect('/login', 303)
+    return reply.page('auth/code', { title: 'Two-factor sign-in', needsCsrf: true, errors })
+  }
+
+  app.get('/login/code', { config: { access: 'public' } }, codePage)
+
+  app.post(
+    '/login/code',
+    {
+      config: { access: 'public', form: codePage, rateLimit: { max: 30, timeWindow: '1 minute' } },
+      schema: { body: formBody(fields(['code'], 200)) },
+    },
+    async (request, reply) => {
+      const pending = await pendingUser(request)
+      if (!pending) return reply.redirect('/login', 303)
+      const code = text(request.body, 'code')
+      if (!code) throw new RuleError('code', 'Enter the code from your authenticator app, or a recovery code')
+      const result = await checkSecondFactor(app.db, pending.user, code, request.ip)
+      if (!result.ok && result.waitSeconds > 0) {
+        reply.code(429).header('Retry-After', String(result.waitSeconds))
+        return codePage(
+          request,
+          reply,
+          new FormErrors().add('code', `Too many wrong codes. Wait ${result.waitSeconds} seconds, then try again.`),
+        )
+      }
+      if (!result.ok) throw new RuleError('code', 'That code is not right, or was used already')
+      let flash: Flash | undefined
+      if (result.by === 'recovery_code') {
+        const left = await app
+          .db('user_recovery_codes')
+          .where({ user_id: pending.user.id })
+          .whereNull('used_at')
+          .count({ n: '*' })
+          .first()
+        flash = {
+          kind: 'info',
+          text: `You signed in with a recovery code; ${Number(left?.n)} of ${RECOVERY_CODES} are left. Each works once.`,
+        }
+      }
+      return establishSession(app, request, reply, pending.user, pending.next, true, flash)
+    },
+  )
+
+  /** The profile's two-factor page: the state, or the enrolment (QR code, secret, code to confirm). */
+  const profilePage = async (request: FastifyRequest, reply: FastifyReply, errors = new FormErrors()) => {
+    const user = signedInUser(request)
+    const state = await totpOf(app.db, user.id)
+    if (state?.confirmed) {
+      const left = await app
+        .db('user_recovery_codes')
+        .where({ user_id: user.id })
+        .whereNull('used_at')
+        .count({ n: '*' })
+        .first()
+      return reply.page('auth/two-factor', {
+        title: 'Two-factor sign-in',
+        on: true,
+        codesLeft: Number(left?.n),
+        errors,
+      })
+    }
+    const secret = await enrolmentSecret(app.db, user)
+    const picture = await enrolmentPicture(secret, { email: user.email, companyName: user.companyName })
+    reply.header('Cache-Control', 'no-store')
+    return reply.page('auth/two-factor', {
+      title: 'Two-factor sign-in',
+      on: false,
+      qrSvg: picture.svg,
+      // In groups of four, as authenticator apps show a secret typed in by hand.
+      secretText: secret.replace(/(.{4})/g, '$1 ').trim(),
+      needsCsrf: true,
+      errors,
+    })
+  }
+
+  app.get('/profile/two-factor', { config: { access: 'authenticated' } }, profilePage)
+
+  app.post(
+    '/profile/two-factor',
+    {
+      config: { access: 'authenticated', form: profilePage, rateLimit: { max: 30, timeWindow: '1 minute' } },
+      schema: { body: formBody(fields(['code'], 200)) },
+    },
+    async (request, reply) => {
+      const user = signedInUser(request)
+      const code = text(request.body, 'code')
+      if (!code) throw new RuleError('code', 'Enter the 6-digit code your authenticator app shows')
+      const codes = await confirmEnrolment(app.db, user, code, request.ip)
+      if (!codes)
+        throw new RuleError('code', 'That code is not right. Check the time on your phone, then try the newest code')
+      request.session.recoveryCodes = codes
+      return reply.redirect('/profile/two-factor/recovery-codes', 303)
+    },
+  )
+
+  // The recovery codes just made, once: reloading the page shows them no more.
+  app.get('/profile/two-factor/recovery-codes', { config: { access: 'authenticated' } }, async (request, reply) => {
+    const codes = request.session.recoveryCodes
+    if (!codes) return reply.redirect('/profile/two-factor', 303)
+    request.session.recoveryCodes = undefined
+    reply.header('Cache-Control', 'no-store')
+    return reply.page('auth/recovery-codes', { title: 'Your recovery codes', codes })
+  })
+
+  app.post<{ Params: { id: string } }>(
+    '/settings/users/:id/two-factor/reset',
+    { config: { access: { permission: 'system_administrator' } } },
+    async (request, reply) => {
+      const actor = signedInUser(request)
+      const target = await routeUser(request)
+      const removed = await resetSecondFactor(
+        app.db,
+        { userId: actor.id, companyId: actor.companyId, ip: request.ip },
+        target,
+      )
+      reply.flash(
+        removed
+          ? {
+              kind: 'success',
+              text: `${isolate(target.name)}’s two-factor sign-in was reset; they were told by email.`,
+            }
+          : { kind: 'info', text: `${isolate(target.name)} has no two-factor sign-in to reset.` },
+      )
+      return reply.redirect(`/settings/users/${target.id}`, 303)
+    },
+  )
+}
