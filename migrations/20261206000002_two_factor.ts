@@ -5,10 +5,15 @@ import type { Knex } from 'knex'
  * unconfirmed until the user types a code it makes; last_time_step is the newest 30-second step a code was
  * accepted for, so each code is accepted once (a conditional update decides between racing requests). Ten
  * recovery codes per account, stored as SHA-256, each used once. Every failed code is counted in
- * second_factor_attempts, which the sign-in reads to make the next try wait.
+ * second_factor_attempts, which the sign-in reads to make the next try wait. A company may require a second
+ * factor of its System Administrators or of everyone.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
+    -- Who must sign in with a second factor: nobody, the System Administrators, or everyone.
+    ALTER TABLE companies ADD COLUMN two_factor_required text NOT NULL DEFAULT 'off'
+      CHECK (two_factor_required IN ('off', 'administrators', 'everyone'));
+
     CREATE TABLE user_totp (
       user_id uuid PRIMARY KEY,
       company_id uuid NOT NULL,
@@ -42,5 +47,8 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw('DROP TABLE second_factor_attempts, user_recovery_codes, user_totp')
+  await knex.raw(`
+    DROP TABLE second_factor_attempts, user_recovery_codes, user_totp;
+    ALTER TABLE companies DROP COLUMN two_factor_required;
+  `)
 }

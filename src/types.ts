@@ -36,6 +36,8 @@ export interface CurrentUser {
   shareAllClients: boolean
   /** The company's client access settings, read with the user on every request. */
   company: CompanyAccessSettings
+  /** Whom the company requires to sign in with a second factor, and whether this user does. */
+  twoFactor: { companyRequires: 'off' | 'administrators' | 'everyone'; enrolled: boolean }
 }
 
 export interface CompanyAccessSettings {
@@ -57,6 +59,11 @@ declare module 'fastify' {
      * `true`: one file of at most MAX_UPLOAD_MB (the app's limits); or this route's own limits.
      */
     multipart?: true | { files: number; fileSize: number }
+    /**
+     * The route is open to a signed-in user whom the company requires to set up two-factor sign-in before
+     * anything else (the set-up itself, signing out); every other route sends them to the set-up.
+     */
+    beforeSecondFactor?: true
   }
   interface FastifyRequest {
     user: CurrentUser | null

@@ -32,6 +32,10 @@ const ACTIONS: Record<string, ActionWords> = {
     label: 'Password changed',
     did: () => 'changed their password, ending their other sessions',
   },
+  'settings.two_factor_changed': {
+    label: 'Two-factor requirement changed',
+    did: () => 'changed who must use two-factor sign-in',
+  },
   'auth.two_factor_enabled': { label: 'Two-factor sign-in on', did: () => 'turned on two-factor sign-in' },
   'auth.second_factor_failed': {
     label: 'Two-factor code refused',

@@ -154,7 +154,7 @@ export default async function authRoutes(app: FastifyInstance) {
     },
   )
 
-  app.post('/logout', { config: { access: 'authenticated' } }, async (request, reply) => {
+  app.post('/logout', { config: { access: 'authenticated', beforeSecondFactor: true } }, async (request, reply) => {
     const user = request.user
     if (user) {
       await writeAudit(app.db, {

@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { secondFactorRequired } from '../access/two-factor.js'
+import { writeAudit } from '../audit/audit.js'
 import { FormErrors, text } from '../forms/form-errors.js'
 import { isolate } from '../forms/names.js'
 import { RuleError } from '../forms/rule-error.js'
@@ -106,6 +108,7 @@ export default async function twoFactorRoutes(app: FastifyInstance) {
     return reply.page('auth/two-factor', {
       title: 'Two-factor sign-in',
       on: false,
+      required: secondFactorRequired(user),
       qrSvg: picture.svg,
       // In groups of four, as authenticator apps show a secret typed in by hand.
       secretText: secret.replace(/(.{4})/g, '$1 ').trim(),
@@ -114,12 +117,14 @@ export default async function twoFactorRoutes(app: FastifyInstance) {
     })
   }
 
-  app.get('/profile/two-factor', { config: { access: 'authenticated' } }, profilePage)
+  const SET_UP = { access: 'authenticated', beforeSecondFactor: true } as const
+
+  app.get('/profile/two-factor', { config: SET_UP }, profilePage)
 
   app.post(
     '/profile/two-factor',
     {
-      config: { access: 'authenticated', form: profilePage, rateLimit: { max: 30, timeWindow: '1 minute' } },
+      config: { ...SET_UP, form: profilePage, rateLimit: { max: 30, timeWindow: '1 minute' } },
       schema: { body: formBody(fields(['code'], 200)) },
     },
     async (request, reply) => {
@@ -135,13 +140,66 @@ export default async function twoFactorRoutes(app: FastifyInstance) {
   )
 
   // The recovery codes just made, once: reloading the page shows them no more.
-  app.get('/profile/two-factor/recovery-codes', { config: { access: 'authenticated' } }, async (request, reply) => {
+  app.get('/profile/two-factor/recovery-codes', { config: SET_UP }, async (request, reply) => {
     const codes = request.session.recoveryCodes
     if (!codes) return reply.redirect('/profile/two-factor', 303)
     request.session.recoveryCodes = undefined
     reply.header('Cache-Control', 'no-store')
     return reply.page('auth/recovery-codes', { title: 'Your recovery codes', codes })
   })
+
+  const REQUIRED_CHOICES = [
+    { value: 'off', label: 'Not required', note: 'each user chooses' },
+    { value: 'administrators', label: 'Required for System Administrators' },
+    { value: 'everyone', label: 'Required for everyone' },
+  ] as const
+  const ADMIN = { access: { permission: 'system_administrator' } } as const
+
+  const settingsPage = async (request: FastifyRequest, reply: FastifyReply, errors = new FormErrors()) => {
+    const user = signedInUser(request)
+    const without = await app
+      .db('users as u')
+      .where({ 'u.company_id': user.companyId, 'u.active': true })
+      .whereNotExists(app.db('user_totp as t').whereRaw('t.user_id = u.id').whereNotNull('t.confirmed_at'))
+      .count({ n: '*' })
+      .first()
+    return reply.page('auth/sign-in-settings', {
+      title: 'Sign-in security',
+      choices: REQUIRED_CHOICES,
+      value: text(request.body, 'two_factor_required') || user.twoFactor.companyRequires,
+      withoutSecondFactor: Number(without?.n),
+      errors,
+    })
+  }
+
+  app.get('/settings/sign-in', { config: ADMIN }, settingsPage)
+
+  app.post(
+    '/settings/sign-in',
+    { config: { ...ADMIN, form: settingsPage }, schema: { body: formBody(fields(['two_factor_required'], 40)) } },
+    async (request, reply) => {
+      const user = signedInUser(request)
+      const chosen = REQUIRED_CHOICES.find((c) => c.value === text(request.body, 'two_factor_required'))
+      if (!chosen) throw new RuleError('two_factor_required', 'Choose who must use two-factor sign-in')
+      await app.db.transaction(async (trx) => {
+        const before = await trx('companies').where({ id: user.companyId }).forUpdate().first('two_factor_required')
+        if (before?.two_factor_required === chosen.value) return
+        await trx('companies').where({ id: user.companyId }).update({ two_factor_required: chosen.value })
+        await writeAudit(trx, {
+          companyId: user.companyId,
+          actorUserId: user.id,
+          action: 'settings.two_factor_changed',
+          targetType: 'company',
+          targetId: user.companyId,
+          before: { two_factor_required: before?.two_factor_required },
+          after: { two_factor_required: chosen.value },
+          ip: request.ip,
+        })
+      })
+      reply.flash({ kind: 'success', text: `Two-factor sign-in: ${chosen.label.toLowerCase()}.` })
+      return reply.redirect('/settings/sign-in', 303)
+    },
+  )
 
   app.post<{ Params: { id: string } }>(
     '/settings/users/:id/two-factor/reset',

@@ -17,6 +17,9 @@ export interface UserRow {
   client_access_enabled: boolean
   allow_sharing: boolean
   allow_access_requests: boolean
+  two_factor_required: 'off' | 'administrators' | 'everyone'
+  /** The account signs in with a confirmed second factor. */
+  has_two_factor: boolean
   granted: PermissionKey[]
 }
 
@@ -36,6 +39,10 @@ export function userWithPermissions(db: Db) {
       'c.client_access_enabled',
       'c.allow_sharing',
       'c.allow_access_requests',
+      'c.two_factor_required',
+      db.raw(
+        'EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS has_two_factor',
+      ),
       db.raw(
         "coalesce((SELECT array_agg(p.permission ORDER BY p.permission) FROM user_permissions p WHERE p.user_id = u.id), '{}') AS granted",
       ),

@@ -189,3 +189,50 @@ t.test('an administrator resets a user’s second factor; the user is told; othe
   const signIn = await b.post('/login', { email: bea.email, password: PASSWORD })
   t.equal(signIn.headers.location, '/', 'Bea signs in with her password again')
 })
+
+t.test('a company requires two-factor sign-in of administrators or of everyone', async (t) => {
+  const { app, db } = await testApp(t)
+  const { company, admin } = await twoCompanies(db)
+  const plain = await aUser(db, { company, name: 'Pat Plain', permissions: ['read_data'] })
+
+  const p = new Visitor(app)
+  await p.login(plain.email, PASSWORD)
+  t.equal((await p.get('/settings/sign-in')).statusCode, 403, 'only an administrator changes the setting')
+
+  const { v: a } = await enrolled(app, db, admin)
+  const page = await a.get('/settings/sign-in')
+  t.match(visibleText(page.body), '1 active user has not set up two-factor sign-in', 'the page says who is without')
+  const bad = await a.post('/settings/sign-in', { two_factor_required: 'sometimes' })
+  t.equal(bad.statusCode, 422, 'an unknown choice is refused')
+  t.equal((await a.post('/settings/sign-in', { two_factor_required: 'administrators' })).statusCode, 303)
+  t.equal((await p.get('/')).statusCode, 200, 'required of administrators: a plain user goes on')
+
+  t.equal((await a.post('/settings/sign-in', { two_factor_required: 'everyone' })).statusCode, 303)
+  const sent = await p.get('/')
+  t.equal(sent.statusCode, 303)
+  t.equal(sent.headers.location, '/profile/two-factor', 'required of everyone: the plain user is sent to set it up')
+  t.equal((await p.get('/entities')).headers.location, '/profile/two-factor', 'from any page')
+  const setUp = await p.get('/profile/two-factor')
+  t.match(visibleText(setUp.body), 'Your company requires two-factor sign-in')
+  const on = await p.post('/profile/two-factor', { code: await codeOf(db, plain) })
+  t.equal(on.statusCode, 303)
+  t.equal((await p.get('/')).statusCode, 200, 'once set up, the app is open again')
+  const changes = await db('audit_log').where({ company_id: company.id, action: 'settings.two_factor_changed' })
+  t.same(
+    changes.map((c) => c.after.two_factor_required),
+    ['administrators', 'everyone'],
+    'each change audited',
+  )
+})
+
+t.test('a user required to set it up may still sign out', async (t) => {
+  const { app, db } = await testApp(t)
+  const { company, admin } = await twoCompanies(db)
+  await db('companies').where({ id: company.id }).update({ two_factor_required: 'administrators' })
+  const v = new Visitor(app)
+  await v.login(admin.email, PASSWORD)
+  t.equal((await v.get('/')).headers.location, '/profile/two-factor')
+  await v.get('/profile/two-factor')
+  const out = await v.post('/logout', {})
+  t.equal(out.headers.location, '/login?signed_out=1', 'signing out works')
+})

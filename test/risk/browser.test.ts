@@ -240,6 +240,7 @@ if (suite) {
         permissions,
         shareAllClients: false,
         company: { clientAccessEnabled: false, allowSharing: true, allowAccessRequests: false },
+        twoFactor: { companyRequires: 'off' as const, enrolled: false },
       },
       ip: '127.0.0.1',
     }

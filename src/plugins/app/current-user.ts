@@ -15,6 +15,7 @@ export function currentUserOf(row: UserRow): CurrentUser {
     granted: new Set(row.granted),
     permissions: effectivePermissions(row.granted),
     shareAllClients: row.share_all_clients,
+    twoFactor: { companyRequires: row.two_factor_required, enrolled: row.has_two_factor },
     company: {
       clientAccessEnabled: row.client_access_enabled,
       allowSharing: row.allow_sharing,

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { type ClientContext, loadClientContext } from '../../access/client-context.js'
 import { isPermissionKey, type PermissionKey, permissionLabel } from '../../access/permissions.js'
+import { mustSetUpSecondFactor } from '../../access/two-factor.js'
 import { isUuid, NotFoundError } from '../../http/params.js'
 import { formBody, query } from '../../http/schemas.js'
 import { loadPortalSession } from '../../identity/portal-sessions.js'
@@ -194,6 +195,15 @@ export default fp(
       if (request.body === undefined && !request.routeOptions.config.multipart) request.body = {}
       if (access === 'portal') return guardPortal(request, reply)
       if (access !== 'public' && !request.user) return redirectToLogin(request, reply)
+      // A company that requires a second factor: its users without one set it up before anything else.
+      if (
+        request.user &&
+        access !== 'public' &&
+        !request.routeOptions.config.beforeSecondFactor &&
+        mustSetUpSecondFactor(request.user)
+      ) {
+        return reply.redirect('/profile/two-factor', 303)
+      }
 
       if (!SAFE_METHODS.has(request.method)) {
         // A visitor without a session (the sign-in form) holds the secret in a signed cookie instead. A public
