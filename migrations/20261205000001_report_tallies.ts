@@ -139,9 +139,22 @@ export async function up(knex: Knex): Promise<void> {
       REFERENCING OLD TABLE AS old_facts FOR EACH STATEMENT EXECUTE FUNCTION client_report_facts_changed();
 
     -- The facts of these clients as they are now: gone when the client is not live, written when changed.
+    -- Two transactions may change one client through different tables (its row, its risk state, its shares)
+    -- without waiting for each other; so that the later one's refresh reads what the earlier one committed
+    -- (and does not write back facts read before it), each refresh first takes a lock per client, in id order,
+    -- held to the end of its transaction: every statement after it reads afresh. A refresh of more than 200
+    -- clients (a migration, a recheck of many) takes one lock for all instead, which the per-client refreshes
+    -- share, so that a transaction never holds thousands of locks.
     CREATE FUNCTION client_report_facts_refresh(ids uuid[]) RETURNS void LANGUAGE plpgsql AS $$
     BEGIN
       IF cardinality(ids) = 0 THEN RETURN; END IF;
+      IF cardinality(ids) > 200 THEN
+        PERFORM pg_advisory_xact_lock(20261205, 0);
+      ELSE
+        PERFORM pg_advisory_xact_lock_shared(20261205, 0);
+        PERFORM pg_advisory_xact_lock(20261206, k)
+        FROM (SELECT DISTINCT hashtext(id::text) AS k FROM unnest(ids) AS id) keys ORDER BY k;
+      END IF;
       DELETE FROM client_report_facts f
       WHERE f.id IN (SELECT unnest(ids))
         AND NOT EXISTS (SELECT 1 FROM entities e WHERE e.id = f.id AND e.deleted_at IS NULL);

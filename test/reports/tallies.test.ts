@@ -231,3 +231,39 @@ t.test('racing transactions leave the tallies equal to a recount', async (t) => 
   const events = await db('client_activity_days').where({ company_id: company.id }).sum('n as n').first()
   t.equal(Number(events?.n), 13 * 20 + 13, 'the events about the 13 live clients count: 20 each, and their own move')
 })
+
+t.test('a client changed through two tables at once keeps the facts of both changes', async (t) => {
+  const { db } = await testDatabase(t)
+  const { company, admin } = await twoCompanies(db)
+  const clients: string[] = []
+  for (let i = 0; i < 10; i += 1) {
+    const e = await anEntity(db, { company, owner: admin })
+    await assess(db, company, admin, e, { classification: 'low', reviewDueOn: dayOf(100) })
+    clients.push(e.id)
+  }
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+  // For each client: one transaction moves it to the recycle bin (or changes its status) and holds on a
+  // moment; meanwhile another reclassifies it, reading the client before the first has committed.
+  await Promise.all(
+    clients.flatMap((id, i) => [
+      db.transaction(async (trx) => {
+        if (i % 2 === 0) await trx('entities').where({ id }).update({ deleted_at: trx.fn.now() })
+        else await trx('entities').where({ id }).update({ status: 'former_client' })
+        await trx.raw('SELECT pg_sleep(0.2)')
+      }),
+      pause(50).then(() =>
+        db.transaction(async (trx) => {
+          await trx('entity_risk').where({ entity_id: id }).update({ classification: 'high' })
+        }),
+      ),
+    ]),
+  )
+  const { recounted, kept } = await compare(db, company.id)
+  t.same(kept, recounted, 'every tally equals the recount')
+  const facts = await db('client_report_facts').where({ company_id: company.id }).orderBy('status')
+  t.equal(facts.length, 5, 'the five clients in the recycle bin have no facts')
+  t.ok(
+    facts.every((f) => f.status === 'former_client' && f.classification === 'high'),
+    'the other five have both changes: the status and the classification',
+  )
+})
