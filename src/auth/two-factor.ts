@@ -128,7 +128,7 @@ export async function confirmEnrolment(
 }
 
 /** Whole seconds the account must wait before its next code; 0 when it may try now. */
-export async function secondFactorWait(db: Db, userId: string): Promise<number> {
+export async function secondFactorWait(db: Db | Knex.Transaction, userId: string): Promise<number> {
   const { rows } = await db.raw<{ rows: { n: number; last: Date | null; now: Date }[] }>(
     `SELECT count(*)::int AS n, max(created_at) AS last, now() AS now FROM second_factor_attempts
      WHERE user_id = ? AND NOT succeeded AND created_at > now() - make_interval(mins => ?)
@@ -150,6 +150,20 @@ export type SecondFactorResult = { ok: true; by: 'code' | 'recovery_code' } | { 
  */
 export async function checkSecondFactor(
   db: Db,
+  user: { id: string; company_id: string },
+  typed: string,
+  ip: string,
+): Promise<SecondFactorResult> {
+  // One check at a time per account: the wait, the check and its record are read and written in order, so
+  // that many requests at once cannot all find no wait.
+  return db.transaction(async (trx) => {
+    await trx('user_totp').where({ user_id: user.id }).forUpdate().first('user_id')
+    return checkLocked(trx, user, typed, ip)
+  })
+}
+
+async function checkLocked(
+  db: Knex.Transaction,
   user: { id: string; company_id: string },
   typed: string,
   ip: string,
