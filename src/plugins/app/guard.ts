@@ -202,6 +202,7 @@ export default fp(
         !request.routeOptions.config.beforeSecondFactor &&
         mustSetUpSecondFactor(request.user)
       ) {
+        if (request.headers['hx-request']) return reply.code(403).header('HX-Redirect', '/profile/two-factor').send()
         return reply.redirect('/profile/two-factor', 303)
       }
 
