@@ -4,6 +4,7 @@ import assetRoutes from './assets/routes.js'
 import auditRoutes from './audit/routes.js'
 import passwordRoutes from './auth/password-routes.js'
 import authRoutes from './auth/routes.js'
+import ssoRoutes from './auth/sso-routes.js'
 import twoFactorRoutes from './auth/two-factor-routes.js'
 import clientAccessRoutes from './client-access/routes.js'
 import type { Config } from './config.js'
@@ -120,6 +121,7 @@ export async function buildApp({
   await app.register(authRoutes)
   await app.register(passwordRoutes)
   await app.register(twoFactorRoutes)
+  await app.register(ssoRoutes)
   await app.register(workQueue)
   await app.register(dashboardRoutes)
   await app.register(userRoutes)

@@ -83,6 +83,8 @@ declare module '@fastify/session' {
     pendingLogin?: { userIds: string[]; at: string; next: string }
     /** The password was right; the account's second factor is still to come (auth/two-factor-routes.ts). */
     pendingSecondFactor?: { userId: string; at: string; next: string }
+    /** A single sign-on on its way to the provider and back (src/auth/sso.ts). */
+    ssoPending?: import('./auth/sso.js').SsoPending
     /** Recovery codes just made, shown once on the next page and then forgotten. */
     recoveryCodes?: string[]
     /** The CSRF secret, set by @fastify/csrf-protection. */

@@ -32,6 +32,8 @@ const ACTIONS: Record<string, ActionWords> = {
     label: 'Password changed',
     did: () => 'changed their password, ending their other sessions',
   },
+  'settings.sso_changed': { label: 'Single sign-on changed', did: () => 'changed the single sign-on settings' },
+  'auth.sso_refused': { label: 'Single sign-on refused', did: () => 'was refused a single sign-on' },
   'settings.two_factor_changed': {
     label: 'Two-factor requirement changed',
     did: () => 'changed who must use two-factor sign-in',

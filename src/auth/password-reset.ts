@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import { passwordOffSql } from '../access/sign-in.js'
 import { writeAudit } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import { isolate } from '../forms/names.js'
@@ -26,7 +27,19 @@ export const RESET = {
  * address alike); a request over the address's limit is recorded as throttled and answered as any other.
  */
 export async function requestReset(db: Db, email: string, ip: string): Promise<boolean> {
-  const { rows } = await db.raw<{ rows: { client_over: boolean }[] }>(
+  // Requests for one address, and from one client, are counted one at a time (many at once would all find
+  // the limit not reached).
+  return db.transaction(async (trx) => {
+    await trx.raw(
+      'SELECT pg_advisory_xact_lock(hashtextextended(?, 17)), pg_advisory_xact_lock(hashtextextended(?, 18))',
+      [email.toLowerCase(), ip],
+    )
+    return recordRequest(trx, email, ip)
+  })
+}
+
+async function recordRequest(trx: Knex.Transaction, email: string, ip: string): Promise<boolean> {
+  const { rows } = await trx.raw<{ rows: { client_over: boolean }[] }>(
     `WITH recent AS (
        SELECT count(*) FILTER (WHERE lower(email) = lower(:email)) AS address_n,
               count(*) FILTER (WHERE ip = :ip) AS client_n
@@ -79,6 +92,8 @@ async function sendLinks(trx: Knex.Transaction, request: { email: string; ip: st
     .join('companies as c', 'c.id', 'u.company_id')
     .whereRaw('lower(u.email) = lower(?)', [request.email])
     .where('u.active', true)
+    // An account whose password does not sign it in (single sign-on only) gets no link.
+    .whereNot(passwordOffSql(trx, 'u'))
     .select('u.id', 'u.company_id', 'u.name', 'u.email', 'c.name as company_name')
   for (const account of accounts) {
     const token = newSecret()

@@ -31,7 +31,10 @@ export async function attemptLogin(db: Db, email: string, password: string, ip: 
       passwordOk: await verifyPassword(user?.password_hash ?? null, password),
     })),
   )
-  const accounts = checked.filter((c) => c.user?.active && c.passwordOk).map((c) => c.user as UserRow)
+  // A company that signs in by single sign-on only takes no password, but its break-glass administrator's.
+  const accounts = checked
+    .filter((c) => c.user?.active && c.passwordOk && !c.user.password_off)
+    .map((c) => c.user as UserRow)
   await db.transaction(async (trx) => {
     await trx('login_attempts').insert({ email, ip, succeeded: accounts.length > 0 })
     if (accounts.length > 0) return
@@ -43,7 +46,9 @@ export async function attemptLogin(db: Db, email: string, password: string, ip: 
         action: 'auth.login_failed',
         targetType: 'user',
         targetId: user.id,
-        after: { reason: user.active ? 'wrong password' : 'user deactivated' },
+        after: {
+          reason: !user.active ? 'user deactivated' : user.password_off ? 'single sign-on only' : 'wrong password',
+        },
         ip,
       })
     }

@@ -1,4 +1,5 @@
 import type { PermissionKey } from '../access/permissions.js'
+import { passwordOffSql } from '../access/sign-in.js'
 import type { Db } from '../db/knex.js'
 
 /**
@@ -18,6 +19,8 @@ export interface UserRow {
   allow_sharing: boolean
   allow_access_requests: boolean
   two_factor_required: 'off' | 'administrators' | 'everyone'
+  /** The company signs in by single sign-on only, and this is not its break-glass administrator. */
+  password_off: boolean
   /** The account signs in with a confirmed second factor. */
   has_two_factor: boolean
   granted: PermissionKey[]
@@ -40,6 +43,7 @@ export function userWithPermissions(db: Db) {
       'c.allow_sharing',
       'c.allow_access_requests',
       'c.two_factor_required',
+      db.raw('? AS password_off', [passwordOffSql(db, 'u')]),
       db.raw(
         'EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS has_two_factor',
       ),

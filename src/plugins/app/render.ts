@@ -55,6 +55,7 @@ export const NAVIGATION: NavItem[] = [
   { href: '/settings/users', label: 'Users', needs: 'manage_user_accounts', section: 'Settings' },
   { href: '/settings/sessions', label: 'Signed-in users', needs: 'signout_users', section: 'Settings' },
   { href: '/settings/sign-in', label: 'Sign-in security', needs: 'system_administrator', section: 'Settings' },
+  { href: '/settings/sso', label: 'Single sign-on', needs: 'system_administrator', section: 'Settings' },
   {
     href: '/settings/client-access',
     label: 'Client access',
