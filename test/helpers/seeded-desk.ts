@@ -341,6 +341,9 @@ export async function seedDesk(t: Test): Promise<Desk> {
         return 'organisation'
       case 'report':
         return 'risk'
+      case 'company':
+        // The company's single sign-on link (the seeded company has none: the page says so).
+        return company.id
       case 'page':
         return '1'
       case 'upload':

@@ -30,6 +30,11 @@ function checkHeaders(t: Test, label: string, res: LightMyRequestResponse, noSto
 }
 
 const DOWNLOAD = '/entities/:id/documents/:documentId'
+/**
+ * A company's single sign-on link leaves for its OpenID provider, which the seeded desk has not: its answers
+ * (with a provider) are checked in test/auth/sso.test.ts; here, only its headers.
+ */
+const NEEDS_PROVIDER = '/login/sso/:company'
 /** Public and cacheable by design: the stylesheets and scripts, and the load balancer's health check. */
 const exempt = (url: string) => url.startsWith('/public/') || url === '/healthz'
 
@@ -40,7 +45,7 @@ t.test('every GET route, as the administrator, with real ids', async (t) => {
     const url = desk.fill(route)
     const res = await desk.visitorFor(route).get(url)
     const label = `GET ${route.url} (${res.statusCode}, ${res.headers['content-type'] ?? 'no body type'})`
-    t.ok(res.statusCode < 400, `${label}: answered (the seeded ids are real)`)
+    if (route.url !== NEEDS_PROVIDER) t.ok(res.statusCode < 400, `${label}: answered (the seeded ids are real)`)
     if (route.url === DOWNLOAD) t.equal(res.headers['content-type'], 'application/pdf', `${label}: the document`)
     checkHeaders(t, label, res, !exempt(route.url) && (isHtml(res) || route.url === DOWNLOAD))
   }
