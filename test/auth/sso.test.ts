@@ -5,50 +5,15 @@
  * email and a user of another company are refused and audited; "SSO only" turns passwords off for the company
  * but its break-glass administrator's; the settings page is an administrator's.
  */
-import type { Server } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import type { Knex } from 'knex'
-import Provider from 'oidc-provider'
 import t, { type Test } from 'tap'
-import { freePort } from '../../scripts/test-database.js'
 import { sendResetLinks } from '../../src/auth/password-reset.js'
 import { testApp, Visitor, visibleText } from '../helpers/app.js'
 import { aCompany, aUser, PASSWORD, twoCompanies } from '../helpers/factories.js'
+import { type Accounts, CLIENT, startProvider } from '../helpers/oidc.js'
 
 const CALLBACK = 'http://kyc.test/login/sso/callback'
-const CLIENT = { id: 'kyc-desk', secret: 'a client secret of the test provider, long enough' }
-
-type Accounts = Record<string, { email: string; email_verified: boolean }>
-
-/** An OpenID provider on a free port, with KYC Desk registered as a client; its accounts as given. */
-async function startProvider(t: Test, accounts: Accounts): Promise<string> {
-  const port = await freePort()
-  const issuer = `http://localhost:${port}`
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: CLIENT.id,
-        client_secret: CLIENT.secret,
-        redirect_uris: [CALLBACK],
-        response_types: ['code'],
-        grant_types: ['authorization_code'],
-        token_endpoint_auth_method: 'client_secret_basic',
-      },
-    ],
-    async findAccount(_ctx, id) {
-      const account = accounts[id]
-      return account ? { accountId: id, claims: async () => ({ sub: id, ...account }) } : undefined
-    },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
-    features: { devInteractions: { enabled: true } },
-    cookies: { keys: ['a cookie key of the test provider'] },
-  })
-  const server: Server = await new Promise((resolve) => {
-    const s = provider.listen(port, () => resolve(s))
-  })
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  return issuer
-}
 
 /**
  * A person at the provider: from the authorization URL, through its sign-in (as `accountId`) and consent pages,
@@ -102,7 +67,7 @@ async function setUp(t: Test, accounts: Accounts) {
   const ctx = await testApp(t)
   const { db } = ctx
   const { company, other, admin } = await twoCompanies(db)
-  const issuer = await startProvider(t, accounts)
+  const issuer = await startProvider(t, accounts, CALLBACK)
   await db('company_sso').insert({ company_id: company.id, issuer, client_id: CLIENT.id, client_secret: CLIENT.secret })
   return { ...ctx, company, other, admin, issuer }
 }

@@ -4,6 +4,7 @@
  * user-data dir; every page it opens goes through the checks of test/browser/checks.ts and is saved for
  * the Nu HTML Checker; a failing flow leaves a screenshot and the page's HTML in test-results/browser/.
  */
+
 import {
   accessSync,
   closeSync,
@@ -21,6 +22,7 @@ import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import type { Test } from 'tap'
+import { freePort } from '../../scripts/test-database.js'
 import { ROOT_DIR } from '../../src/config.js'
 import type { Db } from '../../src/db/knex.js'
 import {
@@ -145,11 +147,14 @@ export class BrowserSession {
     page.on('console', (message) => {
       // The browser logs every 4xx document as a failed load: those statuses are checked on their own.
       if (message.type() !== 'error' || /^Failed to load resource: the server responded/.test(message.text())) return
+      // Pages elsewhere (a single sign-on provider's) are not ours to check.
+      if (!page.url().startsWith(this.suite.baseUrl)) return
       this.consoleErrors.push(`${page.url()}: ${message.text()}`)
     })
     page.on('response', (response) => {
       const request = response.request()
       if (!request.isNavigationRequest() || response.frame() !== page.mainFrame()) return
+      if (!response.url().startsWith(this.suite.baseUrl)) return
       if (response.status() >= 300 && response.status() < 400) return
       // A download (Content-Disposition: attachment) leaves the page where it was: it is no page to check.
       if (/^\s*attachment/i.test(response.headers()['content-disposition'] ?? '')) return
@@ -360,12 +365,15 @@ export function requireChromium(t: Test): string | undefined {
 /** The suite for one test file: the app on a free port over a database of its own; undefined without Chromium. */
 export async function browserSuite(
   t: Test,
-  opts: { extraRoutes?: (app: FastifyInstance) => void } = {},
+  /** `publicUrl`: the app's links in emails and to itself (single sign-on's redirect) are its real address. */
+  opts: { extraRoutes?: (app: FastifyInstance) => void; publicUrl?: boolean } = {},
 ): Promise<BrowserSuite | undefined> {
   const chromiumPath = requireChromium(t)
   if (!chromiumPath) return undefined
-  const { app, db } = await testApp(t, {}, opts.extraRoutes)
-  await app.listen({ port: 0, host: '127.0.0.1' })
+  const wanted = opts.publicUrl ? await freePort() : 0
+  const overrides = opts.publicUrl ? { publicUrl: `http://127.0.0.1:${wanted}` } : {}
+  const { app, db } = await testApp(t, overrides, opts.extraRoutes)
+  await app.listen({ port: wanted, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
   const savedDir = mkdtempSync(path.join(os.tmpdir(), 'kyc-pages-'))
   t.teardown(() => rmSync(savedDir, { recursive: true, force: true }))
