@@ -1,6 +1,7 @@
 import { writeAudit } from '../audit/audit.js'
 import type { Db } from '../db/knex.js'
 import { RuleError } from '../forms/rule-error.js'
+import { endSessionsOfUser } from '../identity/session-store.js'
 import type { CurrentUser } from '../types.js'
 import { passwordChangedEmail } from './password-reset.js'
 import { hashPassword, verifyPassword } from './passwords.js'
@@ -17,7 +18,7 @@ export async function changeOwnPassword(
   current: string,
   password: string,
   ip: string,
-): Promise<number> {
+): Promise<{ ended: number; validAfter: Date }> {
   const row = await db('users').where({ id: user.id, company_id: user.companyId }).first('password_hash')
   if (!(await verifyPassword(row?.password_hash ?? null, current))) {
     await writeAudit(db, {
@@ -33,7 +34,7 @@ export async function changeOwnPassword(
   const passwordHash = await hashPassword(password)
   return db.transaction(async (trx) => {
     await trx('users').where({ id: user.id }).update({ password_hash: passwordHash, updated_at: trx.fn.now() })
-    const ended = await trx('sessions').where({ user_id: user.id }).whereNot({ sid: currentSessionId }).delete()
+    const { ended, validAfter } = await endSessionsOfUser(trx, user.id, currentSessionId)
     await writeAudit(trx, {
       companyId: user.companyId,
       actorUserId: user.id,
@@ -44,6 +45,6 @@ export async function changeOwnPassword(
       ip,
     })
     await passwordChangedEmail(trx, { company_id: user.companyId, name: user.name, email: user.email })
-    return ended
+    return { ended, validAfter }
   })
 }

@@ -108,7 +108,16 @@ export default async function passwordRoutes(app: FastifyInstance) {
       const current = typeof given === 'string' ? given : ''
       if (!current) throw new RuleError('current_password', 'Enter your current password')
       const password = newPassword(request.body)
-      const ended = await changeOwnPassword(app.db, user, request.session.sessionId, current, password, request.ip)
+      const { ended, validAfter } = await changeOwnPassword(
+        app.db,
+        user,
+        request.session.sessionId,
+        current,
+        password,
+        request.ip,
+      )
+      // This session goes on: it counts from the moment the others stopped counting.
+      request.session.startedAt = validAfter.toISOString()
       reply.flash({
         kind: 'success',
         text: `Your password is changed${ended > 0 ? `, and your ${ended} other ${ended === 1 ? 'session has' : 'sessions have'} ended` : ''}.`,

@@ -134,7 +134,29 @@ export async function deleteExpiredSessions(db: Db, timeouts: SessionTimeouts): 
     .delete()
 }
 
+/**
+ * Ends every session of one user (sign-out everywhere, a new password), or every one but `keepSid`'s: the rows
+ * go, and any session that started before now is refused from now on (users.sessions_valid_after), so that a
+ * request still running cannot bring its session back by saving it. Returns how many rows went and the
+ * moment from which sessions count (the kept session's new start).
+ */
+export async function endSessionsOfUser(
+  db: Db | Knex.Transaction,
+  userId: string,
+  keepSid?: string,
+): Promise<{ ended: number; validAfter: Date }> {
+  const [row] = await db('users')
+    .where({ id: userId })
+    .update({ sessions_valid_after: db.fn.now() })
+    .returning('sessions_valid_after')
+  const ended = await db('sessions')
+    .where({ user_id: userId })
+    .modify((q) => (keepSid ? q.whereNot({ sid: keepSid }) : q))
+    .delete()
+  return { ended, validAfter: new Date(row?.sessions_valid_after ?? Date.now()) }
+}
+
 /** Ends every session of one user (sign-out everywhere, deactivation). */
 export async function deleteSessionsOfUser(db: Db | Knex.Transaction, userId: string): Promise<number> {
-  return db('sessions').where({ user_id: userId }).delete()
+  return (await endSessionsOfUser(db, userId)).ended
 }

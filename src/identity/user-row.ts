@@ -21,6 +21,8 @@ export interface UserRow {
   two_factor_required: 'off' | 'administrators' | 'everyone'
   /** The company signs in by single sign-on only, and this is not its break-glass administrator. */
   password_off: boolean
+  /** Sessions that started before this are refused (src/identity/session-store.ts, endSessionsOfUser). */
+  sessions_valid_after: Date | string | null
   /** The account signs in with a confirmed second factor. */
   has_two_factor: boolean
   granted: PermissionKey[]
@@ -43,6 +45,7 @@ export function userWithPermissions(db: Db) {
       'c.allow_sharing',
       'c.allow_access_requests',
       'c.two_factor_required',
+      'u.sessions_valid_after',
       db.raw('? AS password_off', [passwordOffSql(db, 'u')]),
       db.raw(
         'EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS has_two_factor',

@@ -37,7 +37,10 @@ export default fp(
       // Usually read together with the session (one round trip); read here when it was not.
       const prefetched = app.sessionStore.takeUser(session.sessionId)
       const row = prefetched === undefined ? await findUserById(app.db, session.userId) : (prefetched ?? undefined)
-      if (!row?.active || row.company_id !== session.companyId) {
+      const ended =
+        row?.sessions_valid_after != null &&
+        !(session.startedAt && new Date(session.startedAt).getTime() >= new Date(row.sessions_valid_after).getTime())
+      if (!row?.active || row.company_id !== session.companyId || ended) {
         await session.destroy()
         return
       }
