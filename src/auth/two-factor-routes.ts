@@ -16,6 +16,7 @@ import {
   enrolmentPicture,
   enrolmentSecret,
   RECOVERY_CODES,
+  recoveryCodesLeft,
   resetSecondFactor,
   totpOf,
 } from './two-factor.js'
@@ -69,15 +70,10 @@ export default async function twoFactorRoutes(app: FastifyInstance) {
       if (!result.ok) throw new RuleError('code', 'That code is not right, or was used already')
       let flash: Flash | undefined
       if (result.by === 'recovery_code') {
-        const left = await app
-          .db('user_recovery_codes')
-          .where({ user_id: pending.user.id })
-          .whereNull('used_at')
-          .count({ n: '*' })
-          .first()
+        const left = await recoveryCodesLeft(app.db, pending.user.id)
         flash = {
           kind: 'info',
-          text: `You signed in with a recovery code; ${Number(left?.n)} of ${RECOVERY_CODES} are left. Each works once.`,
+          text: `You signed in with a recovery code; ${left} of ${RECOVERY_CODES} are left. Each works once.`,
         }
       }
       return establishSession(app, request, reply, pending.user, pending.next, true, flash)
@@ -89,16 +85,10 @@ export default async function twoFactorRoutes(app: FastifyInstance) {
     const user = signedInUser(request)
     const state = await totpOf(app.db, user.id)
     if (state?.confirmed) {
-      const left = await app
-        .db('user_recovery_codes')
-        .where({ user_id: user.id })
-        .whereNull('used_at')
-        .count({ n: '*' })
-        .first()
       return reply.page('auth/two-factor', {
         title: 'Two-factor sign-in',
         on: true,
-        codesLeft: Number(left?.n),
+        codesLeft: await recoveryCodesLeft(app.db, user.id),
         errors,
       })
     }

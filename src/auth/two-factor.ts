@@ -80,6 +80,12 @@ async function claimStep(trx: Db | Knex.Transaction, userId: string, step: numbe
   return claimed === 1
 }
 
+/** How many of the account's recovery codes are still unused. */
+export async function recoveryCodesLeft(db: Db, userId: string): Promise<number> {
+  const row = await db('user_recovery_codes').where({ user_id: userId }).whereNull('used_at').count({ n: '*' }).first()
+  return Number(row?.n ?? 0)
+}
+
 /** A new set of recovery codes (shown once, stored hashed): ten groups of 5 + 5 letters and digits. */
 export async function newRecoveryCodes(trx: Knex.Transaction, user: { id: string; companyId: string }) {
   const codes = Array.from({ length: RECOVERY_CODES }, () => {
