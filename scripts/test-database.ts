@@ -1,23 +1,14 @@
 import { mkdirSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import pg from 'pg'
 import { ROOT_DIR } from '../src/config.js'
 import { startEmbeddedPostgres } from '../src/db/embedded.js'
 import { createDb, migrateLatest } from '../src/db/knex.js'
+import { freePort } from './free-port.js'
+
+export { freePort }
 
 export const TEMPLATE_DB = 'kyc_test_template'
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 export function withDatabase(url: string, database: string): string {
   const u = new URL(url)

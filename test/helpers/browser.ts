@@ -22,7 +22,7 @@ import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import type { Test } from 'tap'
-import { freePort } from '../../scripts/test-database.js'
+import { freePort } from '../../scripts/free-port.js'
 import { ROOT_DIR } from '../../src/config.js'
 import type { Db } from '../../src/db/knex.js'
 import {

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http'
 import Provider from 'oidc-provider'
 import type { Test } from 'tap'
-import { freePort } from '../../scripts/test-database.js'
+import { freePort } from '../../scripts/free-port.js'
 
 /** KYC Desk as the test provider's client. */
 export const CLIENT = { id: 'kyc-desk', secret: 'a client secret of the test provider, long enough' }
