@@ -4,6 +4,7 @@ import { FormErrors, text } from '../forms/form-errors.js'
 import { RuleError } from '../forms/rule-error.js'
 import { isUuid, signedInUser } from '../http/params.js'
 import { fields, formBody, MAX_PARAM, query } from '../http/schemas.js'
+import { activeAdministrators } from '../users/queries.js'
 import { establishSession } from './routes.js'
 import { finishSignIn, SSO_PENDING_MINUTES, ssoOf, startSignIn } from './sso.js'
 
@@ -68,12 +69,7 @@ export default async function ssoRoutes(app: FastifyInstance) {
   const settingsPage = async (request: FastifyRequest, reply: FastifyReply, errors = new FormErrors()) => {
     const user = signedInUser(request)
     const sso = await ssoOf(app.db, user.companyId)
-    const admins: { id: string; name: string }[] = await app
-      .db('users as u')
-      .join('user_permissions as p', 'p.user_id', 'u.id')
-      .where({ 'u.company_id': user.companyId, 'u.active': true, 'p.permission': 'system_administrator' })
-      .orderByRaw('lower(u.name)')
-      .select('u.id', 'u.name')
+    const admins = await activeAdministrators(app.db, user.companyId)
     const typed = request.method === 'POST' ? (request.body as Record<string, unknown>) : undefined
     return reply.page('auth/sso-settings', {
       title: 'Single sign-on',
@@ -119,14 +115,7 @@ export default async function ssoRoutes(app: FastifyInstance) {
       if (!clientId) errors.add('client_id', 'Enter the client ID your provider gave KYC Desk')
       const before = await ssoOf(app.db, user.companyId)
       if (!secret && !before) errors.add('client_secret', 'Enter the client secret your provider gave KYC Desk')
-      const admin =
-        isUuid(breakGlass) &&
-        (await app
-          .db('users as u')
-          .join('user_permissions as p', 'p.user_id', 'u.id')
-          .where({ 'u.id': breakGlass, 'u.company_id': user.companyId, 'u.active': true })
-          .where('p.permission', 'system_administrator')
-          .first('u.id'))
+      const admin = (await activeAdministrators(app.db, user.companyId)).some((a) => a.id === breakGlass)
       if (ssoOnly && !admin) errors.add('break_glass', 'Choose the administrator who may still sign in with a password')
       RuleError.throwIf(errors)
       const row = {

@@ -102,6 +102,15 @@ export async function findUserInCompany(
     .first()
 }
 
+/** The active users of the company holding System Administrator, by name. */
+export async function activeAdministrators(db: Db, companyId: string): Promise<{ id: string; name: string }[]> {
+  return db('users as u')
+    .join('user_permissions as p', 'p.user_id', 'u.id')
+    .where({ 'u.company_id': companyId, 'u.active': true, 'p.permission': 'system_administrator' })
+    .orderByRaw('lower(u.name)')
+    .select('u.id', 'u.name')
+}
+
 /** Active users of the company holding System Administrator, other than `exceptUserId`. */
 export async function countOtherActiveAdministrators(
   db: Db | Knex.Transaction,
