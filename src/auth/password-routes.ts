@@ -3,19 +3,9 @@ import { FormErrors, text } from '../forms/form-errors.js'
 import { RuleError } from '../forms/rule-error.js'
 import { signedInUser } from '../http/params.js'
 import { fields, formBody, one, query } from '../http/schemas.js'
-import { passwordProblem } from '../users/invitations.js'
+import { newPasswordOf } from '../users/invitations.js'
 import { changeOwnPassword } from './own-password.js'
 import { completeReset, findOpenReset, RESET, requestReset } from './password-reset.js'
-
-/** The new password and its confirmation of a form, checked by the one rule (passwordProblem). */
-function newPassword(body: unknown): string {
-  const b = (body ?? {}) as Record<string, unknown>
-  const password = typeof b.password === 'string' ? b.password : ''
-  const confirmation = typeof b.password_confirmation === 'string' ? b.password_confirmation : ''
-  const problem = passwordProblem(password, confirmation)
-  if (problem) throw new RuleError(problem.includes('match') ? 'password_confirmation' : 'password', problem)
-  return password
-}
 
 /**
  * Forgotten and changed passwords (issue 17): the link from the sign-in page, the page of a reset link, and
@@ -83,7 +73,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
       schema: { body: formBody(fields(['password', 'password_confirmation'], 2_000)) },
     },
     async (request, reply) => {
-      const password = newPassword(request.body)
+      const password = newPasswordOf(request.body)
       const done = await completeReset(app.db, request.params.token, password, request.ip)
       if (!done) return resetPage(request, reply)
       reply.header('Cache-Control', 'no-store')
@@ -107,7 +97,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
       const given = (request.body as Record<string, unknown> | undefined)?.current_password
       const current = typeof given === 'string' ? given : ''
       if (!current) throw new RuleError('current_password', 'Enter your current password')
-      const password = newPassword(request.body)
+      const password = newPasswordOf(request.body)
       const { ended, validAfter } = await changeOwnPassword(
         app.db,
         user,

@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { FormErrors } from '../forms/form-errors.js'
-import { RuleError } from '../forms/rule-error.js'
 import { fields, formBody } from '../http/schemas.js'
-import { acceptInvitation, findOpenInvitation, passwordProblem } from './invitations.js'
+import { acceptInvitation, findOpenInvitation, newPasswordOf } from './invitations.js'
 
 /** The invitation link: public (the token is the credential), single use, expiring. */
 export default async function invitationRoutes(app: FastifyInstance) {
@@ -23,11 +22,7 @@ export default async function invitationRoutes(app: FastifyInstance) {
       schema: { body: formBody(fields(['password', 'password_confirmation'], 2_000)) },
     },
     async (request, reply) => {
-      const body = (request.body ?? {}) as Record<string, unknown>
-      const password = typeof body.password === 'string' ? body.password : ''
-      const confirmation = typeof body.password_confirmation === 'string' ? body.password_confirmation : ''
-      const problem = passwordProblem(password, confirmation)
-      if (problem) throw new RuleError(problem.includes('match') ? 'password_confirmation' : 'password', problem)
+      const password = newPasswordOf(request.body)
       const accepted = await acceptInvitation(app.db, request.params.token, password, request.ip)
       if (!accepted) return acceptPage(request, reply)
       reply.header('Cache-Control', 'no-store')

@@ -3,6 +3,7 @@ import { writeAudit } from '../audit/audit.js'
 import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js'
 import type { Db } from '../db/knex.js'
 import { isolate } from '../forms/names.js'
+import { RuleError } from '../forms/rule-error.js'
 import { newSecret, secretHash } from '../identity/secrets.js'
 import { enqueueEmail } from '../mail/outbox.js'
 
@@ -77,6 +78,19 @@ export function passwordProblem(password: string, confirmation: string): string 
   if (password.length > 200) return 'Enter a password of at most 200 characters'
   if (password !== confirmation) return 'The two passwords do not match'
   return undefined
+}
+
+/**
+ * The new password of a form (`password`, and `password_confirmation` typed again), checked by passwordProblem;
+ * refused (RuleError on the field at fault) when it breaks a rule. For invitations, reset links and changes.
+ */
+export function newPasswordOf(body: unknown): string {
+  const b = (body ?? {}) as Record<string, unknown>
+  const password = typeof b.password === 'string' ? b.password : ''
+  const confirmation = typeof b.password_confirmation === 'string' ? b.password_confirmation : ''
+  const problem = passwordProblem(password, confirmation)
+  if (problem) throw new RuleError(problem.includes('match') ? 'password_confirmation' : 'password', problem)
+  return password
 }
 
 /** Sets the password and uses up the invitation, once: a second use of the link finds nothing. */
