@@ -4,6 +4,7 @@ import { runDueDigests } from '../client-access/digest.js'
 import type { Config } from '../config.js'
 import type { Db } from '../db/knex.js'
 import { flushStorageDeletions } from '../documents/service.js'
+import { deleteExpiredRateLimits } from '../http/rate-limit-store.js'
 import { deleteExpiredPortalSessions } from '../identity/portal-sessions.js'
 import { deleteExpiredSessions } from '../identity/session-store.js'
 import { deleteOldFormClaims } from '../plugins/app/form-once.js'
@@ -111,6 +112,16 @@ export const JOBS: readonly JobDefinition[] = [
         absoluteHours: context.config.absoluteTimeoutHours,
       }),
     }),
+  },
+  {
+    name: 'rate_limits.sweep',
+    title: 'Rate-limit counters sweep',
+    // Counters whose window has ended (src/http/rate-limit-store.ts).
+    cron: '*/10 * * * *',
+    retryLimit: 3,
+    retryDelaySeconds: 60,
+    expireInSeconds: 300,
+    run: async (context) => ({ deleted: await deleteExpiredRateLimits(context.db) }),
   },
   {
     name: 'forms.sweep',

@@ -29,6 +29,7 @@ t.test('the queue runs jobs sent through pg-boss: the storage sweep removes queu
     { name: 'forms.sweep', cron: '17 * * * *', timezone: 'UTC' },
     { name: 'outbox.deliver', cron: '* * * * *', timezone: 'UTC' },
     { name: 'portal.reminders', cron: '23 * * * *', timezone: 'UTC' },
+    { name: 'rate_limits.sweep', cron: '*/10 * * * *', timezone: 'UTC' },
     { name: 'risk.recheck', cron: '* * * * *', timezone: 'UTC' },
     { name: 'screening.nightly', cron: '0 2 * * *', timezone: 'UTC' },
     { name: 'sessions.sweep', cron: '*/10 * * * *', timezone: 'UTC' },

@@ -4,6 +4,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import helmetHeaders from 'helmet'
 import type { Config } from '../../config.js'
+import { postgresRateLimitStore } from '../../http/rate-limit-store.js'
 
 /** The security headers, one configuration for every answer (including the router's own errors). */
 export function helmetOptions(config: Pick<Config, 'production'>) {
@@ -57,12 +58,13 @@ export function frameworkErrorHandler(config: Pick<Config, 'production'>) {
 /**
  * Security headers with a strict Content-Security-Policy: scripts and styles only from our own origin,
  * no inline script or style (htmx's own indicator style is switched off in the layout's htmx-config).
- * Rate limits are opt-in per route (login), keyed by the client address fastify trusts.
+ * Rate limits are opt-in per route (login), keyed by the client address fastify trusts, and counted in
+ * PostgreSQL so that they hold across every app process (src/http/rate-limit-store.ts).
  */
 export default fp(
   async (app) => {
     await app.register(helmet, helmetOptions(app.config))
-    await app.register(rateLimit, { global: false })
+    await app.register(rateLimit, { global: false, store: postgresRateLimitStore(app.db) })
     // Pages carry personal data: no answer is kept by a browser or proxy cache unless it says otherwise
     // (the public assets do).
     app.addHook('onSend', async (_request, reply, payload) => {
@@ -70,5 +72,5 @@ export default fp(
       return payload
     })
   },
-  { name: 'security', dependencies: ['config'] },
+  { name: 'security', dependencies: ['config', 'db'] },
 )
