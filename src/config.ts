@@ -3,6 +3,20 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { DbSettings, DbTimeouts } from './db/knex.js'
 
+/** Where document bytes are kept (DOCUMENT_STORAGE; README: Document storage). */
+export type DocumentStorageConfig =
+  | { kind: 'filesystem' }
+  | {
+      kind: 's3'
+      bucket: string
+      region: string
+      /** An S3-compatible server (MinIO…); undefined for AWS. */
+      endpoint: string | undefined
+      forcePathStyle: boolean
+      serverSideEncryption: 'AES256' | 'aws:kms' | undefined
+      sseKmsKeyId: string | undefined
+    }
+
 /** Everything KYC Desk reads from the environment, in one place (README: Configuration). */
 export interface Config {
   port: number
@@ -32,9 +46,28 @@ export interface Config {
    * it has a read lane (DB_READ_LANE).
    */
   dbTimeouts: Required<DbTimeouts> & DbSettings
+  /**
+   * How long SIGTERM waits for requests in flight and running jobs before the process ends anyway
+   * (SHUTDOWN_GRACE_SECONDS, default 20).
+   */
+  shutdownGraceSeconds: number
+  /** Files under DATA_DIR/documents, or an S3 bucket; S3 credentials come from the AWS SDK's default chain. */
+  documentStorage: DocumentStorageConfig
 }
 
-export const ROOT_DIR = path.resolve(import.meta.dirname, '..')
+/**
+ * The project's folder (views/, public/, seeds/, .data/): the nearest folder above this file with a
+ * package.json. From the TypeScript sources that is one up; from the compiled build (build/src/config.js,
+ * `npm run build`) it is the project itself, and in the container image it is /app.
+ */
+export const ROOT_DIR = projectRoot(import.meta.dirname)
+
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir
+    if (path.dirname(dir) === dir) return path.resolve(from, '..')
+  }
+}
 
 function intFrom(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value === '') return fallback
@@ -49,6 +82,42 @@ export function readLaneFrom(env: NodeJS.ProcessEnv): boolean {
   if (value === undefined || value === '' || value === 'on') return true
   if (value === 'off') return false
   throw new Error(`DB_READ_LANE must be "on" or "off", got "${value}"`)
+}
+
+/**
+ * DOCUMENT_STORAGE: `filesystem` (the default) or `s3`, with S3_BUCKET (required), S3_REGION (us-east-1),
+ * S3_ENDPOINT, S3_FORCE_PATH_STYLE (true when an endpoint is given), S3_SSE (AES256 or aws:kms) and
+ * S3_SSE_KMS_KEY_ID. The S3_* variables are read only for `s3`.
+ */
+export function documentStorageFrom(env: NodeJS.ProcessEnv): DocumentStorageConfig {
+  const kind = env.DOCUMENT_STORAGE || 'filesystem'
+  if (kind === 'filesystem') return { kind }
+  if (kind !== 's3') throw new Error(`DOCUMENT_STORAGE must be "filesystem" or "s3", got "${kind}"`)
+  const bucket = env.S3_BUCKET
+  if (!bucket) throw new Error('S3_BUCKET is required when DOCUMENT_STORAGE=s3')
+  const endpoint = env.S3_ENDPOINT || undefined
+  if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) {
+    throw new Error(`S3_ENDPOINT must be an http:// or https:// address, got "${endpoint}"`)
+  }
+  const pathStyle = env.S3_FORCE_PATH_STYLE
+  if (pathStyle !== undefined && pathStyle !== '' && pathStyle !== 'true' && pathStyle !== 'false') {
+    throw new Error(`S3_FORCE_PATH_STYLE must be "true" or "false", got "${pathStyle}"`)
+  }
+  const sse = env.S3_SSE || undefined
+  if (sse !== undefined && sse !== 'AES256' && sse !== 'aws:kms') {
+    throw new Error(`S3_SSE must be "AES256" or "aws:kms", got "${sse}"`)
+  }
+  const sseKmsKeyId = env.S3_SSE_KMS_KEY_ID || undefined
+  if (sseKmsKeyId && sse !== 'aws:kms') throw new Error('S3_SSE_KMS_KEY_ID needs S3_SSE=aws:kms')
+  return {
+    kind,
+    bucket,
+    region: env.S3_REGION || 'us-east-1',
+    endpoint,
+    forcePathStyle: pathStyle ? pathStyle === 'true' : endpoint !== undefined,
+    serverSideEncryption: sse,
+    sseKmsKeyId,
+  }
 }
 
 /** The session secret: SESSION_SECRET, or one generated once and kept in .data/session-secret. */
@@ -94,5 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       acquireMs: intFrom(env.DB_ACQUIRE_TIMEOUT_MS, 10_000, 'DB_ACQUIRE_TIMEOUT_MS'),
       readLane: readLaneFrom(env),
     },
+    shutdownGraceSeconds: intFrom(env.SHUTDOWN_GRACE_SECONDS, 20, 'SHUTDOWN_GRACE_SECONDS'),
+    documentStorage: documentStorageFrom(env),
   }
 }

@@ -29,6 +29,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     maxUploadBytes: 1024 * 1024,
     cacheTemplates: false,
     dbTimeouts: { statementMs: 15_000, lockMs: 5_000, readLaneMs: 500, acquireMs: 10_000 },
+    documentStorage: { kind: 'filesystem' },
+    shutdownGraceSeconds: 20,
     ...overrides,
   }
 }
