@@ -2,7 +2,7 @@
  * `npm test` (after typecheck and lint): starts the test PostgreSQL, builds the template database, runs
  * tap over test/, and ends with one line `N passed, N failed` counting every test file's tests.
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { ROOT_DIR } from '../src/config.js'
@@ -19,6 +19,18 @@ const rawFile = path.join(outDir, `run-${process.pid}.tap`)
 const chromium = chromiumStatus()
 if (!chromium.found) process.stderr.write(`\n!!!!!!!! ${chromium.line}\n\n`)
 
+// The compiled build, as the container runs it, which test/processes/ starts as server processes: in a folder
+// of this run's own (so that two runs never rebuild under each other), removed at the end.
+const buildDir = path.join(ROOT_DIR, '.tap', 'build', `run-${process.pid}`)
+const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', buildDir], {
+  cwd: ROOT_DIR,
+  stdio: 'inherit',
+})
+if (build.status !== 0) {
+  process.stdout.write('0 passed, 1 failed\n')
+  process.exit(1)
+}
+
 const server = await prepareTestServer()
 const args = [
   'tap',
@@ -31,10 +43,16 @@ const args = [
 const child = spawn('npx', args, {
   cwd: ROOT_DIR,
   stdio: 'inherit',
-  env: { ...process.env, TEST_DATABASE_ADMIN_URL: server.adminUrl, TEST_TEMPLATE_DB: TEMPLATE_DB },
+  env: {
+    ...process.env,
+    TEST_DATABASE_ADMIN_URL: server.adminUrl,
+    TEST_TEMPLATE_DB: TEMPLATE_DB,
+    TEST_BUILD_DIR: buildDir,
+  },
 })
 const code: number = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)))
 await server.stop()
+rmSync(buildDir, { recursive: true, force: true })
 
 /** Tests are the points one level inside each file (its t.test blocks and top-level assertions). */
 function countTests(tap: string): { passed: number; failed: number } {

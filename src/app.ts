@@ -98,6 +98,17 @@ export async function buildApp({
     frameworkErrors: frameworkErrorHandler(config),
   })
 
+  // Once closing (SIGTERM, src/server.ts), the answer to a request still in flight closes its connection:
+  // a kept-alive connection would otherwise hold the server open until the grace period ends.
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('Connection', 'close')
+    return payload
+  })
+
   await app.register(configPlugin, { config })
   await app.register(dbPlugin, { db })
   await app.register(storagePlugin, {

@@ -1,8 +1,7 @@
-import path from 'node:path'
 import knexFactory, { type Knex } from 'knex'
 import pg from 'pg'
-import { ROOT_DIR } from '../config.js'
 import { databaseTrouble } from './errors.js'
+import { MigrationFiles } from './migration-files.js'
 import { ReadLane } from './read-lane.js'
 
 // Return bigint counts as numbers (our counts stay far below 2^53) and dates as Date.
@@ -192,8 +191,7 @@ export function countUpTo(db: Db | Knex, rows: Knex.QueryBuilder, limit: number)
 }
 
 export const migrationConfig: Knex.MigratorConfig = {
-  directory: path.join(ROOT_DIR, 'migrations'),
-  loadExtensions: ['.ts'],
+  migrationSource: new MigrationFiles(),
   tableName: 'knex_migrations',
 }
 

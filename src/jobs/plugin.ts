@@ -45,8 +45,9 @@ export default fp<{ queue?: JobQueue }>(
         log: app.log.child({ component: 'jobs' }),
       })
     })
+    // Within the shutdown's grace period (src/server.ts), less the time to close the pool and exit.
     app.addHook('onClose', async () => {
-      await queue.stop()
+      await queue.stop(Math.max(1_000, app.config.shutdownGraceSeconds * 1_000 - 2_000))
     })
   },
   { name: 'jobs', dependencies: ['config', 'db', 'storage', 'mail-worker'] },

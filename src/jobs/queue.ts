@@ -194,12 +194,14 @@ export class JobQueue {
 
   /**
    * Stops taking jobs, tells running ones to end early (a repeating job stops repeating), waits for them
-   * (at most 30 seconds), then closes the pool.
+   * at most `timeoutMs` (at least 1 s, pg-boss's floor), then closes the pool. A job still running then is
+   * failed by pg-boss ("pg-boss shut down while active") and so goes back to its queue, to be retried by
+   * whichever process works next, as its retry policy allows.
    */
-  async stop(): Promise<void> {
+  async stop(timeoutMs = 30_000): Promise<void> {
     this.#stopping.abort()
     if (!this.#started) return
     await this.#started.catch(() => undefined)
-    await this.#boss.stop({ graceful: true, wait: true, timeout: 30_000 })
+    await this.#boss.stop({ graceful: true, wait: true, timeout: timeoutMs })
   }
 }

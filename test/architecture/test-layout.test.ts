@@ -15,8 +15,11 @@ const TEST = path.join(ROOT_DIR, 'test')
 
 /** test/views/ mirrors the templates (views/), whose components are tested on their own. */
 const VIEWS = 'views'
-/** Suites about the whole app rather than one area. */
-const CROSS_CUTTING = ['security', 'architecture', 'helpers']
+/**
+ * Suites about the whole app rather than one area (processes/: the compiled server run as processes of its
+ * own, alone and behind a load balancer).
+ */
+const CROSS_CUTTING = ['security', 'architecture', 'helpers', 'processes']
 /** The tests of the browser harness (its checks and error pages): the only tests test/browser/ holds. */
 const BROWSER_HARNESS_TESTS = ['checks-can-fail.test.ts', 'error-pages.test.ts']
 

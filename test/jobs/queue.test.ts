@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import t from 'tap'
+import type { JobDefinition } from '../../src/jobs/definitions.js'
 import { enqueueEmail, type MailTransport } from '../../src/mail/outbox.js'
 import { testDatabase } from '../helpers/database.js'
 import { aCompany, aSession, aStorageDeletion } from '../helpers/factories.js'
@@ -103,5 +104,70 @@ t.test(
       ['created'],
     )
     await t.rejects(app.jobs.runNow('no.such.job'), /no job named no.such.job/)
+  },
+)
+
+t.test(
+  'closing the app lets a running job finish within the grace period, else hands it back to the queue',
+  async (t) => {
+    const { db, url } = await testDatabase(t)
+    let release: () => void = () => {}
+    const finished: string[] = []
+    /** A job that runs until the test releases it (or for ever), as a long sweep would. */
+    const slow = (name: string): JobDefinition => ({
+      name,
+      title: name,
+      retryLimit: 2,
+      retryDelaySeconds: 1,
+      expireInSeconds: 60,
+      async run() {
+        await new Promise<void>((resolve) => {
+          release = resolve
+        })
+        finished.push(name)
+        return { done: 1 }
+      },
+    })
+
+    await t.test('a job that ends within the grace period completes', async (t) => {
+      // shutdownGraceSeconds 5: the queue waits for running jobs 3 s (src/jobs/plugin.ts).
+      const { app, queue } = await appWithQueue(t, {
+        db,
+        url,
+        jobs: [slow('test.slow')],
+        config: { shutdownGraceSeconds: 5 },
+      })
+      await queue.send('test.slow')
+      await eventually('the job to run', async () => (await jobRows(db, 'test.slow')).some((r) => r.state === 'active'))
+      const closing = app.close()
+      setTimeout(() => release(), 1_000)
+      await closing
+      t.same(finished, ['test.slow'], 'the job ran to its end')
+      t.same(
+        (await jobRows(db, 'test.slow')).map((r) => r.state),
+        ['completed'],
+        'and pg-boss recorded it completed',
+      )
+    })
+
+    await t.test('a job still running when the grace period ends goes back to its queue', async (t) => {
+      const { app, queue } = await appWithQueue(t, {
+        db,
+        url,
+        jobs: [slow('test.stuck')],
+        config: { shutdownGraceSeconds: 3 },
+      })
+      await queue.send('test.stuck')
+      await eventually('the job to run', async () =>
+        (await jobRows(db, 'test.stuck')).some((r) => r.state === 'active'),
+      )
+      const started = Date.now()
+      await app.close()
+      const took = Date.now() - started
+      t.ok(took < 3_000, `the queue stopped within the grace period (${took} ms)`)
+      const [row] = await jobRows(db, 'test.stuck')
+      t.equal(row?.state, 'retry', 'the job waits for its retry, for whichever process works next')
+      release()
+    })
   },
 )
