@@ -42,7 +42,10 @@ export async function hasTwoFactor(db: Db, userId: string): Promise<boolean> {
 /** The secret an enrolment shows: the account's unconfirmed one, or a new one (160 random bits). */
 export async function enrolmentSecret(db: Db, user: { id: string; companyId: string }): Promise<string> {
   const secret = generateSecret()
-  await db('user_totp').insert({ user_id: user.id, company_id: user.companyId, secret }).onConflict('user_id').ignore()
+  await db('user_totp')
+    .insert({ user_id: user.id, company_id: user.companyId, secret })
+    .onConflict(['user_id', 'company_id'])
+    .ignore()
   const state = await totpOf(db, user.id)
   return state?.secret ?? secret
 }
@@ -190,7 +193,12 @@ async function checkLocked(
       .update({ used_at: db.fn.now() })
     if (used === 1) by = 'recovery_code'
   }
-  await db('second_factor_attempts').insert({ user_id: user.id, ip, succeeded: by !== undefined })
+  await db('second_factor_attempts').insert({
+    company_id: user.company_id,
+    user_id: user.id,
+    ip,
+    succeeded: by !== undefined,
+  })
   if (by === 'recovery_code') {
     await writeAudit(db, {
       companyId: user.company_id,

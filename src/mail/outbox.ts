@@ -38,7 +38,7 @@ export async function enqueueEmail(trx: Knex | Knex.Transaction, email: Outgoing
       dedupe_key: email.dedupeKey ?? null,
       redact: email.redact ?? [],
     })
-    .onConflict('dedupe_key')
+    .onConflict(['dedupe_key', 'company_id'])
     .ignore()
     .returning('id')
   return rows.length > 0

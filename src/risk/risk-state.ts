@@ -78,7 +78,7 @@ export async function recordAssessment(
     needs_check: false,
     checked_at: trx.fn.now(),
   }
-  await trx('entity_risk').insert(row).onConflict('entity_id').merge()
+  await trx('entity_risk').insert(row).onConflict(['entity_id', 'company_id']).merge()
 }
 
 /** What makes an assessed client (entity_risk as r) wait for a recheck: it is marked, or its override ended unseen. */

@@ -227,7 +227,7 @@ async function screenBatch(
       `INSERT INTO entity_screening (entity_id, company_id, subject_hash, outcome, last_search_id, screened_at)
        SELECT u.id, ?, u.subject, u.outcome::jsonb, u.search, now()
        FROM unnest(?::uuid[], ?::text[], ?::text[], ?::uuid[]) AS u(id, subject, outcome, search)
-       ON CONFLICT (entity_id) DO UPDATE SET subject_hash = EXCLUDED.subject_hash, outcome = EXCLUDED.outcome,
+       ON CONFLICT (entity_id, company_id) DO UPDATE SET subject_hash = EXCLUDED.subject_hash, outcome = EXCLUDED.outcome,
          last_search_id = coalesce(EXCLUDED.last_search_id, entity_screening.last_search_id), screened_at = now()`,
       [
         companyId,

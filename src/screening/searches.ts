@@ -159,7 +159,7 @@ export async function keepScreeningState(
   await trx.raw(
     `INSERT INTO entity_screening (entity_id, company_id, subject_hash, outcome, last_search_id, screened_at)
      VALUES (?, ?, ?, ?::jsonb, ?, now())
-     ON CONFLICT (entity_id) DO UPDATE SET subject_hash = EXCLUDED.subject_hash, outcome = EXCLUDED.outcome,
+     ON CONFLICT (entity_id, company_id) DO UPDATE SET subject_hash = EXCLUDED.subject_hash, outcome = EXCLUDED.outcome,
        last_search_id = coalesce(EXCLUDED.last_search_id, entity_screening.last_search_id), screened_at = now()`,
     [state.entityId, state.companyId, state.subjectHash, JSON.stringify(state.outcome), state.searchId],
   )

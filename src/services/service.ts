@@ -87,7 +87,7 @@ export async function allocateService(
         service_id: service.id,
         created_by: actor.user.id,
       })
-      .onConflict(['entity_id', 'service_id'])
+      .onConflict(['entity_id', 'service_id', 'company_id'])
       .ignore()
       .returning('id')
     if (rows.length === 0) return false

@@ -28,12 +28,15 @@ export interface SignedInUserRow {
   last_seen_at: Date
 }
 
-/** Users of the company with at least one session, most recently seen first. */
+/**
+ * Users of the company with at least one session, most recently seen first. Grouped by the whole primary key
+ * of users (id, company_id), so that the user's other columns may be selected.
+ */
 export async function listSignedInUsers(db: Db, companyId: string): Promise<SignedInUserRow[]> {
   return db('sessions as s')
     .join('users as u', 'u.id', 's.user_id')
     .where('s.company_id', companyId)
-    .groupBy('u.id')
+    .groupBy('u.id', 'u.company_id')
     .select(
       'u.id',
       'u.name',

@@ -164,13 +164,14 @@ t.test('the sweep deletes the keys of forms sent more than a day ago', async (t)
   const key = () => crypto.randomUUID()
   await db('form_submissions').insert([
     {
+      company_id: admin.companyId,
       user_id: admin.id,
       form_key: key(),
       route: '/entities',
       location: '/entities/x',
       created_at: db.raw("now() - interval '25 hours'"),
     },
-    { user_id: admin.id, form_key: key(), route: '/entities', location: '/entities/y' },
+    { company_id: admin.companyId, user_id: admin.id, form_key: key(), route: '/entities', location: '/entities/y' },
   ])
   const sweep = JOBS.find((job) => job.name === 'forms.sweep')
   t.equal(sweep?.cron, '17 * * * *', 'a scheduled job, every hour')

@@ -146,7 +146,7 @@ async function apply(db: Db, company: Company, owners: User[], clients: string[]
     case 'share':
       await db('client_shares')
         .insert({ company_id: company.id, entity_id: id, whole_company: true })
-        .onConflict(db.raw('(entity_id) WHERE whole_company'))
+        .onConflict(db.raw('(entity_id, company_id) WHERE whole_company'))
         .ignore()
       return
     case 'unshare':

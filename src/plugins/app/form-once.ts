@@ -36,16 +36,16 @@ export default fp(
       const key = request.formKey ?? (request.body as Record<string, unknown> | undefined)?._once
       if (typeof key !== 'string' || !isUuid(key)) return
       const claim = { key, route: request.url.split('?')[0] as string }
-      const userId = request.user.id
+      const user = request.user
       const deadline = Date.now() + WAIT_MS
       for (;;) {
-        if (await claimForm(app.db, userId, claim)) {
+        if (await claimForm(app.db, user, claim)) {
           request.formClaim = claim
           return
         }
         const first = await app
           .db('form_submissions')
-          .where({ user_id: userId, form_key: claim.key, route: claim.route })
+          .where({ user_id: user.id, form_key: claim.key, route: claim.route })
           .first('location')
         if (first?.location) return sentAlready(reply, first.location)
         // Still being answered: wait. (Gone: the first failed and released it; the loop claims it now.)
@@ -72,10 +72,14 @@ export default fp(
   { name: 'form-once', dependencies: ['db', 'render', 'guard'] },
 )
 
-async function claimForm(db: Db, userId: string, claim: { key: string; route: string }): Promise<boolean> {
+async function claimForm(
+  db: Db,
+  user: { id: string; companyId: string },
+  claim: { key: string; route: string },
+): Promise<boolean> {
   const claimed = await db('form_submissions')
-    .insert({ user_id: userId, form_key: claim.key, route: claim.route })
-    .onConflict(['user_id', 'form_key', 'route'])
+    .insert({ company_id: user.companyId, user_id: user.id, form_key: claim.key, route: claim.route })
+    .onConflict(['user_id', 'form_key', 'route', 'company_id'])
     .ignore()
     .returning('form_key')
   return claimed.length > 0
