@@ -31,7 +31,8 @@ COPY --from=build /app/seeds ./seeds
 RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
 EXPOSE 3000
-# SIGTERM (docker stop) ends the app gracefully within SHUTDOWN_GRACE_SECONDS; docker's own wait must be longer.
+# SIGTERM (docker stop) ends the app gracefully within SHUTDOWN_GRACE_SECONDS (8 s), inside docker stop's default
+# 10 s before SIGKILL. Raise both together: SHUTDOWN_GRACE_SECONDS and `docker stop --time` (or stop_grace_period).
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:3000/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "--expose-gc", "src/server.js"]

@@ -48,7 +48,7 @@ export interface Config {
   dbTimeouts: Required<DbTimeouts> & DbSettings
   /**
    * How long SIGTERM waits for requests in flight and running jobs before the process ends anyway
-   * (SHUTDOWN_GRACE_SECONDS, default 20).
+   * (SHUTDOWN_GRACE_SECONDS, default 8: within `docker stop`'s 10 s before it kills).
    */
   shutdownGraceSeconds: number
   /** Files under DATA_DIR/documents, or an S3 bucket; S3 credentials come from the AWS SDK's default chain. */
@@ -163,7 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       acquireMs: intFrom(env.DB_ACQUIRE_TIMEOUT_MS, 10_000, 'DB_ACQUIRE_TIMEOUT_MS'),
       readLane: readLaneFrom(env),
     },
-    shutdownGraceSeconds: intFrom(env.SHUTDOWN_GRACE_SECONDS, 20, 'SHUTDOWN_GRACE_SECONDS'),
+    shutdownGraceSeconds: intFrom(env.SHUTDOWN_GRACE_SECONDS, 8, 'SHUTDOWN_GRACE_SECONDS'),
     documentStorage: documentStorageFrom(env),
   }
 }

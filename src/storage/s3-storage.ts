@@ -92,6 +92,9 @@ export class S3Storage implements DocumentStorage {
     // replace it with a failure of its AbortMultipartUpload.
     let sourceError: unknown
     const noteSourceError = (error: unknown) => {
+      // An abort or premature close is the pipeline giving up on a source whose upload failed: not the cause.
+      const code = (error as { code?: string; name?: string } | undefined)?.code
+      if ((error as Error | undefined)?.name === 'AbortError' || code === 'ERR_STREAM_PREMATURE_CLOSE') return
       sourceError = error
     }
     source.once('error', noteSourceError)

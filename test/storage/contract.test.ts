@@ -6,11 +6,12 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { Readable } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
 import t, { type Test } from 'tap'
+import { freePort } from '../../scripts/free-port.js'
 import { flushStorageDeletions } from '../../src/documents/service.js'
 import { type DocumentStorage, FileSystemStorage, HEAD_BYTES } from '../../src/storage/document-storage.js'
 import { S3Storage } from '../../src/storage/s3-storage.js'
@@ -274,6 +275,29 @@ t.test('S3Storage: a multipart upload whose source fails is aborted, and no obje
   )
   t.notOk((await s3.objectKeys()).includes(key))
 })
+
+t.test(
+  'S3Storage: when S3 cannot be reached, a large upload reports that, not the stream it stopped reading',
+  async (t) => {
+    const closed = await freePort()
+    const storage = new S3Storage({ ...s3.options, endpoint: `http://127.0.0.1:${closed}` })
+    t.teardown(() => storage.client.destroy())
+    // An upload as it arrives: a stream fed 64 KB at a time, still arriving when the first part fails.
+    const source = new PassThrough()
+    let written = 0
+    const feed = setInterval(() => {
+      if (source.destroyed || written >= 24 * MB) {
+        clearInterval(feed)
+        if (!source.destroyed) source.end()
+        return
+      }
+      source.write(Buffer.alloc(64 * 1024, 1))
+      written += 64 * 1024
+    }, 2)
+    t.teardown(() => clearInterval(feed))
+    await t.rejects(storage.put(source), { code: 'ECONNREFUSED' }, 'the connection error, not an AbortError')
+  },
+)
 
 t.test('the app with S3Storage: a document uploaded, downloaded, purged, and the sweep', async (t) => {
   const storage = new S3Storage(s3.options)
