@@ -96,33 +96,47 @@ export async function startCluster(
     PUBLIC_URL: config.publicUrl,
   }
   const count = options.processes ?? 2
-  const processes: AppProcess[] = []
-  for (let i = 1; i <= count; i++) {
-    processes.push(await startProcess(`app${i}`, await freePort(), env, options.quiet ?? false))
-  }
-
-  const dir = path.join(config.dataDir, 'cluster')
-  mkdirSync(dir, { recursive: true })
-  const file = path.join(dir, 'haproxy.cfg')
-  writeFileSync(
-    file,
-    haproxyConfig(
-      config.port,
-      processes.map((p) => p.port),
-      config.host,
-    ),
-  )
-  const haproxy = spawn(binary, ['-f', file, '-db'], { stdio: ['ignore', 'inherit', 'inherit'] })
   const url = `http://localhost:${config.port}`
-  const deadline = Date.now() + 15_000
-  for (;;) {
-    const ok = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
+  const processes: AppProcess[] = []
+  let haproxy: ChildProcess | undefined
+  // Whatever started is stopped again if the rest cannot start.
+  const stopAll = async () => {
+    for (const p of processes) p.child.kill('SIGTERM')
+    await Promise.all(processes.map((p) => exited(p.child)))
+    haproxy?.kill('SIGTERM')
+    if (haproxy) await exited(haproxy)
+    await database.stop()
+  }
+  try {
+    for (let i = 1; i <= count; i++) {
+      processes.push(await startProcess(`app${i}`, await freePort(), env, options.quiet ?? false))
+    }
+
+    const dir = path.join(config.dataDir, 'cluster')
+    mkdirSync(dir, { recursive: true })
+    const file = path.join(dir, 'haproxy.cfg')
+    writeFileSync(
+      file,
+      haproxyConfig(
+        config.port,
+        processes.map((p) => p.port),
+        config.host,
+      ),
     )
-    if (ok) break
-    if (haproxy.exitCode !== null || Date.now() > deadline) throw new Error('HAProxy did not start (see above)')
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    haproxy = spawn(binary, ['-f', file, '-db'], { stdio: ['ignore', 'inherit', 'inherit'] })
+    const deadline = Date.now() + 15_000
+    for (;;) {
+      const ok = await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+      if (ok) break
+      if (haproxy.exitCode !== null || Date.now() > deadline) throw new Error('HAProxy did not start (see above)')
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  } catch (error) {
+    await stopAll()
+    throw error
   }
 
   return {
@@ -130,13 +144,7 @@ export async function startCluster(
     databaseUrl: database.url,
     processes,
     logins,
-    async stop() {
-      for (const p of processes) p.child.kill('SIGTERM')
-      await Promise.all(processes.map((p) => exited(p.child)))
-      haproxy.kill('SIGTERM')
-      await exited(haproxy)
-      await database.stop()
-    },
+    stop: stopAll,
   }
 }
 
@@ -151,6 +159,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const stop = async () => {
     if (stopping) return
     stopping = true
+    // Each process has its own grace period (SHUTDOWN_GRACE_SECONDS); past it and a little more, give up.
+    setTimeout(() => process.exit(1), (config.shutdownGraceSeconds + 10) * 1_000).unref()
     await cluster.stop()
     process.exit(0)
   }

@@ -74,12 +74,18 @@ class Client {
   }
 }
 
+/** true when the answer is the expected one; otherwise what came instead, for the report. */
+function expect(answer: { status: number }, status: number, what: string): true | string {
+  return answer.status === status || `${what}: ${answer.status}`
+}
+
 interface Sample {
   at: number
   ms: number
   ok: boolean
   action: string
-  status: number
+  /** Why it failed (the answer that came instead), when it did. */
+  failure?: string
 }
 
 const PDF = Buffer.from(
@@ -132,32 +138,36 @@ async function main() {
 
     let arrivals = 0
     let toggles = 0
-    const actions: { name: string; weight: number; run: (c: Client) => Promise<boolean> }[] = [
-      { name: 'list', weight: 20, run: async (c) => (await c.send('GET', '/entities')).status === 200 },
+    const actions: { name: string; weight: number; run: (c: Client) => Promise<true | string> }[] = [
+      { name: 'list', weight: 20, run: async (c) => expect(await c.send('GET', '/entities'), 200, 'list') },
       {
         name: 'search',
         weight: 15,
         run: async (c) =>
-          (await c.send('GET', `/entities?q=${encodeURIComponent(pick(clients).name.slice(0, 4))}`)).status === 200,
+          expect(
+            await c.send('GET', `/entities?q=${encodeURIComponent(pick(clients).name.slice(0, 4))}`),
+            200,
+            'search',
+          ),
       },
       {
         name: 'client',
         weight: 20,
-        run: async (c) => (await c.send('GET', `/entities/${pick(clients).id}`)).status === 200,
+        run: async (c) => expect(await c.send('GET', `/entities/${pick(clients).id}`), 200, 'client'),
       },
       {
         name: 'sharing',
         weight: 10,
-        run: async (c) => (await c.send('GET', `/entities/${pick(clients).id}/sharing`)).status === 200,
+        run: async (c) => expect(await c.send('GET', `/entities/${pick(clients).id}/sharing`), 200, 'sharing'),
       },
-      { name: 'dashboard', weight: 10, run: async (c) => (await c.send('GET', '/')).status === 200 },
+      { name: 'dashboard', weight: 10, run: async (c) => expect(await c.send('GET', '/'), 200, 'dashboard') },
       {
         name: 'toggle',
         weight: 8,
         run: async (c) => {
           toggles++
           const url = `/settings/users/${reader.id}/permissions/view_reports`
-          return (await c.form(url, { on: toggles % 2 ? '1' : '0' })).status === 303
+          return expect(await c.form(url, { on: toggles % 2 ? '1' : '0' }), 303, 'toggle')
         },
       },
       {
@@ -167,13 +177,14 @@ async function main() {
           const form = new FormData()
           form.set('_csrf', c.csrf)
           form.set('file', new Blob([PDF], { type: 'application/pdf' }), 'passport-scan.pdf')
-          return (await c.send('POST', `/entities/${pick(clients).id}/documents`, form)).status === 303
+          return expect(await c.send('POST', `/entities/${pick(clients).id}/documents`, form), 303, 'upload')
         },
       },
       {
         name: 'screening',
         weight: 5,
-        run: async (c) => (await c.form(`/entities/${pick(clients).id}/searches`, { profile: '' })).status === 303,
+        run: async (c) =>
+          expect(await c.form(`/entities/${pick(clients).id}/searches`, { profile: '' }), 303, 'screening'),
       },
       {
         name: 'sign-in',
@@ -181,8 +192,10 @@ async function main() {
         run: async () => {
           arrivals++
           const c = new Client(cluster.url, `203.0.${Math.floor(arrivals / 250) % 250}.${arrivals % 250}`)
-          const ok = (await c.signIn(admin.email, admin.password)) === 303 && (await c.send('GET', '/')).status === 200
-          return ok && (await c.form('/logout', {})).status === 303
+          const signedIn = await c.signIn(admin.email, admin.password)
+          if (signedIn !== 303) return `sign-in: ${signedIn}`
+          const home = expect(await c.send('GET', '/'), 200, 'sign-in home')
+          return home === true ? expect(await c.form('/logout', {}), 303, 'sign-out') : home
         },
       },
     ]
@@ -199,15 +212,15 @@ async function main() {
     const once = async () => {
       const action = choose()
       const started = performance.now()
-      let ok = false
-      let status = 0
+      let outcome: true | string
       try {
-        ok = await action.run(pick(staff))
-        status = ok ? 1 : 2
-      } catch {
-        ok = false
+        outcome = await action.run(pick(staff))
+      } catch (error) {
+        outcome = `${action.name}: ${error instanceof Error ? error.message : String(error)}`
       }
-      samples.push({ at: Date.now(), ms: performance.now() - started, ok, action: action.name, status })
+      const ms = performance.now() - started
+      const failure = outcome === true ? undefined : outcome
+      samples.push({ at: Date.now(), ms, ok: outcome === true, action: action.name, failure })
     }
 
     // 1. Saturation: closed loop.
@@ -308,6 +321,8 @@ async function main() {
         actions.map((a) => [a.name, errors.filter((e) => e.action === a.name).length]),
       ),
       warmupErrors: warmupErrors.length,
+      warmupFailures: [...new Set(warmupErrors.map((e) => e.failure))].slice(0, 20),
+      failures: [...new Set(errors.map((e) => e.failure))].slice(0, 20),
       perMinute: minutes,
       firstP99,
       worstP99,

@@ -195,8 +195,20 @@ export const migrationConfig: Knex.MigratorConfig = {
   tableName: 'knex_migrations',
 }
 
-/** Runs every pending migration; knex's migration lock keeps two processes from racing. */
-export async function migrateLatest(db: Db): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest(migrationConfig)) as [number, string[]]
-  return applied
+/**
+ * Runs every pending migration. knex's migration lock keeps two processes from racing; a process that finds
+ * it taken (several starting together behind a load balancer) waits for the other to finish, up to
+ * `waitMs`, then runs whatever is still pending (usually nothing), rather than failing to start.
+ */
+export async function migrateLatest(db: Db, waitMs = 120_000): Promise<string[]> {
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    try {
+      const [, applied] = (await db.migrate.latest(migrationConfig)) as [number, string[]]
+      return applied
+    } catch (error) {
+      if ((error as Error).name !== 'MigrationLocked' || Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  }
 }
