@@ -172,7 +172,10 @@ export default async function twoFactorRoutes(app: FastifyInstance) {
       const chosen = REQUIRED_CHOICES.find((c) => c.value === text(request.body, 'two_factor_required'))
       if (!chosen) throw new RuleError('two_factor_required', 'Choose who must use two-factor sign-in')
       await app.db.transaction(async (trx) => {
-        const before = await trx('companies').where({ id: user.companyId }).forUpdate().first('two_factor_required')
+        const before = await trx('companies')
+          .where({ id: user.companyId })
+          .forNoKeyUpdate()
+          .first('two_factor_required')
         if (before?.two_factor_required === chosen.value) return
         await trx('companies').where({ id: user.companyId }).update({ two_factor_required: chosen.value })
         await writeAudit(trx, {

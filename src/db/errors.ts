@@ -1,7 +1,7 @@
 /**
  * Which database failures are the database's state rather than a bug: it cannot be reached (stopped, its
  * socket gone, connections refused or cut, no pool connection free in time), or it is busy (a lock or
- * statement timeout ended the statement). Both answer 503 with "nothing was saved", not a 500; and a
+ * statement timeout ended the statement, or a deadlock or serialization failure rolled the transaction back). Both answer 503 with "nothing was saved", not a 500; and a
  * session read that fails this way must never look like "no such session" (@fastify/session takes an
  * error coded ENOENT for that, and clears the cookie).
  */
@@ -13,7 +13,10 @@ export function databaseTrouble(error: unknown): DatabaseTrouble | undefined {
   if (!(error instanceof Error)) return undefined
   const { code, syscall } = error as { code?: string; syscall?: string }
   if (code === DatabaseUnavailableError.code) return 'unavailable'
-  if (code === '55P03' || code === '57014') return 'busy'
+  // A lock or statement timeout; or PostgreSQL chose this transaction to roll back to end a deadlock, or a
+  // serialization failure: each rolled back whole, so nothing was saved and the same request may simply be
+  // sent again.
+  if (code === '55P03' || code === '57014' || code === '40P01' || code === '40001') return 'busy'
   if (code && /^(08|57P)/.test(code)) return 'unavailable'
   if (code && UNREACHABLE_CODES.has(code)) return 'unavailable'
   if (code === 'ENOENT' && syscall === 'connect') return 'unavailable'

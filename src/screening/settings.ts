@@ -17,7 +17,10 @@ export async function screeningSettings(db: Db, companyId: string): Promise<Scre
 /** Switches four-eyes review on or off, audited. Searches already awaiting approval still need it. */
 export async function setFourEyes(db: Db, actor: RequestActor, on: boolean): Promise<boolean> {
   return db.transaction(async (trx) => {
-    const before = await trx('companies').where({ id: actor.user.companyId }).forUpdate().first('screening_four_eyes')
+    const before = await trx('companies')
+      .where({ id: actor.user.companyId })
+      .forNoKeyUpdate()
+      .first('screening_four_eyes')
     if (before.screening_four_eyes === on) return false
     await trx('companies').where({ id: actor.user.companyId }).update({ screening_four_eyes: on })
     await auditTarget(

@@ -33,7 +33,9 @@ async function changeUser<T>(
   change: (trx: Knex.Transaction, target: ManagedUser) => Promise<T>,
 ): Promise<T> {
   return db.transaction(async (trx) => {
-    await trx('companies').where({ id: actor.user.companyId }).forUpdate().first()
+    // FOR NO KEY UPDATE: one change at a time per company, without blocking (or deadlocking with) every insert
+    // whose foreign key takes the company row FOR KEY SHARE (an audit row, a session, a document…).
+    await trx('companies').where({ id: actor.user.companyId }).forNoKeyUpdate().first()
     const target = await findUserInCompany(trx, actor.user.companyId, userId)
     if (!target) throw new NotFoundError('user')
     return change(trx, target)

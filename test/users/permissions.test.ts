@@ -313,3 +313,22 @@ t.test('Share all clients with this user is for administrators only, and audited
     /id="share_all" name="share_all" value="1" checked/,
   )
 })
+
+t.test('a permission change does not wait for (or deadlock with) other writes of the company', async (t) => {
+  const { app, db, company, admin, clerk } = await setup(t)
+  const v = new Visitor(app)
+  await v.login(admin.email, PASSWORD)
+  await v.get(`/settings/users/${clerk.id}/permissions`)
+  // Another request is mid-transaction, having written an audit row of the company: its foreign key holds
+  // the company row FOR KEY SHARE until it commits.
+  const other = await db.transaction()
+  t.teardown(() => (other.isCompleted() ? undefined : other.rollback()))
+  await other('audit_log').insert({ company_id: company.id, action: 'test.other_write', target_type: 'company' })
+  const started = Date.now()
+  const res = await v.post(`/settings/users/${clerk.id}/permissions/view_reports`, { on: '1' })
+  const took = Date.now() - started
+  t.equal(res.statusCode, 303, 'saved')
+  t.ok(took < 2_000, `without waiting for the other transaction (${took} ms; the lock timeout is 5 s)`)
+  t.same(await granted(db, clerk.id), ['read_data', 'view_reports'])
+  await other.commit()
+})
