@@ -8,7 +8,7 @@
  * Also used by `npm run soak` (scripts/soak.ts), which starts the cluster the same way.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Config, loadConfig, ROOT_DIR } from '../src/config.js'
@@ -42,7 +42,8 @@ function haproxyBinary(): string {
   return found
 }
 
-function startProcess(name: string, port: number, env: NodeJS.ProcessEnv, quiet: boolean): Promise<AppProcess> {
+/** `logFile`: where the process's log goes instead of this terminal (the soak keeps it out of its report). */
+function startProcess(name: string, port: number, env: NodeJS.ProcessEnv, logFile?: string): Promise<AppProcess> {
   const child = spawn(process.execPath, ['--expose-gc', COMPILED_SERVER], {
     cwd: ROOT_DIR,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
@@ -57,10 +58,13 @@ function startProcess(name: string, port: number, env: NodeJS.ProcessEnv, quiet:
         resolve({ name, port, child })
         return
       }
-      if (!quiet) for (const line of text.split('\n')) if (line.trim()) process.stdout.write(`[${name}] ${line}\n`)
+      if (logFile) appendFileSync(logFile, text)
+      else for (const line of text.split('\n')) if (line.trim()) process.stdout.write(`[${name}] ${line}\n`)
     }
     child.stdout?.on('data', onData)
-    child.stderr?.on('data', (d: Buffer) => process.stderr.write(`[${name}] ${String(d)}`))
+    child.stderr?.on('data', (d: Buffer) =>
+      logFile ? appendFileSync(logFile, String(d)) : process.stderr.write(`[${name}] ${String(d)}`),
+    )
     child.once('exit', (code) => {
       if (!ready) reject(new Error(`${name} exited with ${code} before it was ready`))
     })
@@ -75,6 +79,7 @@ function exited(child: ChildProcess): Promise<void> {
 
 export async function startCluster(
   config: Config,
+  /** `quiet`: each process's log goes to DATA_DIR/cluster/<name>.log rather than to this terminal. */
   options: { processes?: number; quiet?: boolean } = {},
 ): Promise<Cluster> {
   const binary = haproxyBinary()
@@ -107,13 +112,15 @@ export async function startCluster(
     if (haproxy) await exited(haproxy)
     await database.stop()
   }
+  const dir = path.join(config.dataDir, 'cluster')
+  mkdirSync(dir, { recursive: true })
   try {
     for (let i = 1; i <= count; i++) {
-      processes.push(await startProcess(`app${i}`, await freePort(), env, options.quiet ?? false))
+      const name = `app${i}`
+      const logFile = options.quiet ? path.join(dir, `${name}.log`) : undefined
+      processes.push(await startProcess(name, await freePort(), env, logFile))
     }
 
-    const dir = path.join(config.dataDir, 'cluster')
-    mkdirSync(dir, { recursive: true })
     const file = path.join(dir, 'haproxy.cfg')
     writeFileSync(
       file,
