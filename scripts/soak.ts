@@ -290,7 +290,11 @@ async function main() {
     }
     const minutes = Array.from({ length: MINUTES }, (_, m) => {
       const inMinute = samples.filter((s) => s.at >= start + m * 60_000 && s.at < start + (m + 1) * 60_000)
-      return { minute: m + 1, requests: inMinute.length, p99: Math.round(p99(inMinute.map((s) => s.ms))) }
+      // Each action's own p99 in the minute, to tell which one a slow minute came from.
+      const byAction = Object.fromEntries(
+        actions.map((a) => [a.name, Math.round(p99(inMinute.filter((s) => s.action === a.name).map((s) => s.ms)))]),
+      )
+      return { minute: m + 1, requests: inMinute.length, p99: Math.round(p99(inMinute.map((s) => s.ms))), byAction }
     })
     const errors = samples.filter((s) => !s.ok)
     const firstP99 = minutes[0]?.p99 ?? 0
@@ -302,6 +306,15 @@ async function main() {
       const to = last?.rss[i] ?? 0
       return { from: Math.round(from), to: Math.round(to), percent: Math.round(((to - from) / from) * 1000) / 10 }
     })
+    // The background jobs that ran during the soak, by the minute they started in (to read a slow minute by).
+    const jobRuns: { name: string; minute: number; ms: number }[] = (
+      await db.raw(
+        `SELECT name, floor(extract(epoch FROM started_on - to_timestamp(:start / 1000.0)) / 60)::int + 1 AS minute,
+                round(extract(epoch FROM completed_on - started_on) * 1000)::int AS ms
+         FROM pgboss.job WHERE started_on >= to_timestamp(:start / 1000.0) ORDER BY started_on`,
+        { start },
+      )
+    ).rows
     const firstTables = tables[0]?.counts ?? {}
     const lastTables = tables[tables.length - 1]?.counts ?? {}
     // Bounded: sessions stay about the staff signed in (arrivals sign out); rate-limit counters and form
@@ -327,6 +340,7 @@ async function main() {
       firstP99,
       worstP99,
       memoryMb: growth,
+      jobRuns: jobRuns.filter((j) => j.name !== 'outbox.deliver' && j.name !== 'auth.password_resets'),
       tables: { start: firstTables, end: lastTables, maxSessions },
       checks: {
         noErrors: errors.length === 0,
