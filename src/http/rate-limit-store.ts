@@ -27,11 +27,14 @@ interface LocalCount {
  */
 export function postgresRateLimitStore(db: Db) {
   const local = new Map<string, LocalCount>()
-  // Windows that have ended, forgotten once a minute (the map holds at most the keys of a window or two).
-  setInterval(() => {
-    const now = Date.now()
+  // Windows that have ended are forgotten at most once a minute, on a hit (the map holds at most the keys of
+  // a window or two).
+  let nextPrune = Date.now() + 60_000
+  const prune = (now: number) => {
+    if (now < nextPrune) return
+    nextPrune = now + 60_000
     for (const [key, count] of local) if (count.expiresAt <= now) local.delete(key)
-  }, 60_000).unref()
+  }
 
   return class PostgresRateLimitStore implements FastifyRateLimitStore {
     readonly #prefix: string
@@ -43,6 +46,7 @@ export function postgresRateLimitStore(db: Db) {
     incr(key: string, callback: Callback, timeWindow: number, max: number): void {
       const full = this.#prefix + key
       const now = Date.now()
+      prune(now)
       const seen = local.get(full)
       const mine = seen && seen.expiresAt > now ? seen : { hits: 0, expiresAt: now + timeWindow }
       mine.hits++
